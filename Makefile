@@ -1,0 +1,73 @@
+# Two commands for readers and instructors:
+#   make book   build the HTML book into _build/html (executes every notebook)
+#   make test   run the whole test suite (unit + property tests, nbval over every
+#               notebook, the strict book build, browser tests)
+# Both create .venv/ first when it is missing or older than the requirements.
+
+SHELL      := /bin/bash
+PYTHON     ?= python3
+VENV       := .venv
+BIN        := $(VENV)/bin
+PY         := $(BIN)/python
+JB         := $(BIN)/jupyter-book
+LOCK       := requirements-lock.txt
+STAMP      := $(VENV)/.installed
+MATHJAX_JS := _mathjax/mathjax/tex-mml-chtml.js
+LIB_HASH   := _build/.vi_lib_hash
+STRICT     := -W -n --keep-going
+
+.PHONY: book test setup clean lock unit notebooks build-strict browser
+
+setup: $(STAMP) $(MATHJAX_JS)
+
+# The virtual environment: exact versions from the lock file, then vi_lib itself.
+$(STAMP): $(LOCK) pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r $(LOCK)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $@
+
+# MathJax 3 from npm, served by the book itself so that math renders offline.
+# Only the files the page needs are copied (not the 24 MB package).
+$(MATHJAX_JS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf _mathjax && mkdir -p _mathjax/mathjax/output/chtml _mathjax/mathjax/input/tex
+	cp node_modules/mathjax/es5/tex-mml-chtml.js _mathjax/mathjax/
+	cp -r node_modules/mathjax/es5/output/chtml/fonts _mathjax/mathjax/output/chtml/
+	cp -r node_modules/mathjax/es5/input/tex/extensions _mathjax/mathjax/input/tex/
+	@touch $@
+
+# The execution cache is keyed on each notebook alone: a change in vi_lib/ must
+# clear it, or the book would show outputs of the old library.
+cache-check:
+	@mkdir -p _build
+	@new=$$(cat vi_lib/*.py pyproject.toml | sha256sum | cut -c1-16); \
+	 old=$$(cat $(LIB_HASH) 2>/dev/null); \
+	 if [ "$$new" != "$$old" ]; then \
+	   [ -z "$$old" ] || echo "vi_lib changed: clearing the execution cache"; \
+	   rm -rf _build/.jupyter_cache _build/html _build/.doctrees _build/jupyter_execute; \
+	   mkdir -p _build; echo "$$new" > $(LIB_HASH); \
+	 fi
+
+book: setup cache-check
+	$(JB) build . --quiet
+	@echo ""
+	@echo "The book is built. Open: $(CURDIR)/_build/html/index.html"
+
+build-strict: setup cache-check
+	$(JB) build . $(STRICT)
+
+# make test: the strict book build first (it executes every chapter and fails
+# on any warning or broken reference), then every test in one pytest run:
+# unit and property tests, nbval over every notebook, browser tests on the
+# built HTML. Notebooks are spread over cores one file per worker.
+test: build-strict
+	$(PY) -m pytest -n auto --dist loadfile --nbval-lax --nbval-current-env \
+	    tests chapters exercises
+
+lock:
+	$(PY) -m pip freeze --exclude-editable | grep -v '^vi[-_]lib' > $(LOCK)
+
+clean:
+	rm -rf _build _mathjax
