@@ -1,0 +1,3 @@
+"""coin model (being written)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""gaussian model (being written)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""linear_regression model (being written)."""
+
+__all__ = []

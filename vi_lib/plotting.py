@@ -1,0 +1,206 @@
+"""One look for every figure in the book.
+
+Every chapter calls :func:`use_style` once (in its imports cell) and draws the
+recurring figures with the helpers below, so that p is always drawn the same
+way (black), q always the same way (the accent colour), and axes are labelled.
+
+Functions take and return Matplotlib objects; none of them calls ``plt.show``.
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = [
+    "COLORS",
+    "use_style",
+    "new_axes",
+    "plot_density",
+    "plot_densities",
+    "plot_contours",
+    "plot_gaussian_ellipse",
+    "plot_elbo_trace",
+]
+
+#: Colours by role. ``p`` is the target, ``q`` the approximation.
+COLORS = {
+    "p": "#222222",
+    "q": "#d1495b",
+    "q2": "#00798c",
+    "q3": "#edae49",
+    "q4": "#66a182",
+    "data": "#2e4057",
+    "grid": "#dddddd",
+}
+
+_STYLE = {
+    "figure.figsize": (6.4, 3.6),
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": COLORS["grid"],
+    "grid.linewidth": 0.6,
+    "axes.prop_cycle": mpl.cycler(
+        color=[COLORS["q"], COLORS["q2"], COLORS["q3"], COLORS["q4"], COLORS["data"]]
+    ),
+    "lines.linewidth": 2.0,
+    "legend.frameon": False,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "figure.constrained_layout.use": True,
+}
+
+
+def use_style():
+    """Apply the course's Matplotlib style (process-wide)."""
+    mpl.rcParams.update(_STYLE)
+
+
+def new_axes(ncols=1, nrows=1, *, width=None, height=None, **kwargs):
+    """Create a figure with ``nrows × ncols`` axes in the course style.
+
+    Parameters
+    ----------
+    ncols, nrows : int
+        Grid of axes.
+    width, height : float, optional
+        Figure size in inches; defaults scale the style's size with the grid.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    axes : matplotlib.axes.Axes or numpy.ndarray of Axes
+    """
+    w0, h0 = _STYLE["figure.figsize"]
+    width = width if width is not None else min(w0 * ncols, 12.0)
+    height = height if height is not None else h0 * nrows
+    return plt.subplots(nrows, ncols, figsize=(width, height), **kwargs)
+
+
+def plot_density(ax, x, density, *, role="q", label=None, fill=False, **kwargs):
+    """Draw a 1-D density curve in the colour of its role (``"p"``, ``"q"``, ``"q2"``...).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    x : array_like, shape (n,)
+        Grid of points.
+    density : array_like, shape (n,)
+        Density values on the grid (not log-density).
+    role : str
+        Key of :data:`COLORS`; ``"p"`` is drawn dashed.
+    fill : bool
+        Shade the area under the curve.
+    """
+    color = kwargs.pop("color", COLORS.get(role, role))
+    ls = kwargs.pop("linestyle", "--" if role == "p" else "-")
+    (line,) = ax.plot(x, density, color=color, linestyle=ls, label=label, **kwargs)
+    if fill:
+        ax.fill_between(x, density, color=color, alpha=0.15, linewidth=0)
+    return line
+
+
+def plot_densities(ax, x, p=None, q=None, *, p_label="$p$", q_label="$q$", xlabel="$z$"):
+    """Draw a target density ``p`` and an approximation ``q`` on one axis, labelled.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    x : array_like, shape (n,)
+    p, q : array_like, shape (n,), optional
+        Density values of the target and of the approximation.
+    """
+    if p is not None:
+        plot_density(ax, x, p, role="p", label=p_label)
+    if q is not None:
+        plot_density(ax, x, q, role="q", label=q_label, fill=True)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    ax.legend()
+    return ax
+
+
+def plot_contours(ax, log_density, xlim, ylim, *, n=200, levels=6, role="p", label=None,
+                  xlabel="$z_1$", ylabel="$z_2$", **kwargs):
+    """Contours of a 2-D (possibly unnormalised) log-density on a grid.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    log_density : callable
+        Maps an array of shape ``(..., 2)`` to log-densities of shape ``(...)``.
+    xlim, ylim : tuple of float
+        Plot ranges.
+    n : int
+        Grid points per axis.
+    levels : int
+        Number of contour levels, placed at fractions of the maximum density.
+    """
+    xs = np.linspace(*xlim, n)
+    ys = np.linspace(*ylim, n)
+    xx, yy = np.meshgrid(xs, ys)
+    logd = np.asarray(log_density(np.stack([xx, yy], axis=-1)))
+    dens = np.exp(logd - np.max(logd))
+    lv = np.linspace(0.05, 0.95, levels)
+    color = kwargs.pop("colors", COLORS.get(role, role))
+    cs = ax.contour(xx, yy, dens, levels=lv, colors=color, **kwargs)
+    if label is not None:
+        ax.plot([], [], color=color, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_aspect("equal", adjustable="box")
+    return cs
+
+
+def plot_gaussian_ellipse(ax, mean, cov, *, n_std=2.0, role="q", label=None, **kwargs):
+    """The ``n_std``-standard-deviation ellipse of a 2-D Gaussian.
+
+    Parameters
+    ----------
+    mean : array_like, shape (2,)
+    cov : array_like, shape (2, 2)
+        Symmetric positive-definite covariance.
+    """
+    mean = np.asarray(mean, dtype=float)
+    vals, vecs = np.linalg.eigh(np.asarray(cov, dtype=float))
+    t = np.linspace(0, 2 * np.pi, 200)
+    circle = np.stack([np.cos(t), np.sin(t)])
+    pts = mean[:, None] + n_std * vecs @ (np.sqrt(vals)[:, None] * circle)
+    color = kwargs.pop("color", COLORS.get(role, role))
+    (line,) = ax.plot(pts[0], pts[1], color=color, label=label, **kwargs)
+    return line
+
+
+def plot_elbo_trace(ax, elbo, *, log_evidence=None, label="ELBO", role="q", smooth=None):
+    """An ELBO trace against the step, with the log evidence as a horizontal line.
+
+    Parameters
+    ----------
+    elbo : array_like, shape (n_steps,)
+        ELBO in nats at each step.
+    log_evidence : float, optional
+        Drawn as a dashed line when given.
+    smooth : int, optional
+        Window of a running mean drawn over the raw (noisy) trace.
+    """
+    elbo = np.asarray(elbo, dtype=float)
+    steps = np.arange(1, elbo.size + 1)
+    color = COLORS.get(role, role)
+    if smooth:
+        ax.plot(steps, elbo, color=color, alpha=0.25, linewidth=1)
+        kernel = np.ones(smooth) / smooth
+        ax.plot(steps[smooth - 1:], np.convolve(elbo, kernel, mode="valid"), color=color,
+                label=f"{label} (running mean of {smooth})")
+    else:
+        ax.plot(steps, elbo, color=color, label=label)
+    if log_evidence is not None:
+        ax.axhline(log_evidence, color=COLORS["p"], linestyle="--", linewidth=1.2,
+                   label=r"$\log p(x)$")
+    ax.set_xlabel("step")
+    ax.set_ylabel("nats")
+    ax.legend()
+    return ax
