@@ -329,8 +329,11 @@ def kl_normal(mu_q, sigma_q, mu_p, sigma_p):
     >>> from vi_lib.divergences import kl_normal
     >>> float(kl_normal(0.0, 1.0, 1.0, 2.0))  # doctest: +ELLIPSIS
     0.4431471805599...
-    >>> float(kl_normal(0.0, 1.0 + 1e-10, 0.0, 1.0))  # textbook formula gives 0
-    1.0000000...e-20
+    >>> float(kl_normal(0.0, 1.0 + 1e-10, 0.0, 1.0))  # the textbook formula gives 0.0
+    1.00000016...e-20
+
+    (The float64 number nearest to ``1 + 1e-10`` is ``1 + 1.00000000827e-10``,
+    hence the digits after the seventh.)
     """
     mu_q = _location("mu_q", mu_q)
     sigma_q = _scale("sigma_q", sigma_q)
