@@ -1,0 +1,592 @@
+"""vi_lib.checks: every check accepts correct answers and names each known mistake.
+
+For each check: the reference solution and at least one independently written
+correct variant must pass (print one line, return None); the stub and a
+catalogue of wrong answers (one per recognised mistake) must raise
+AssertionError whose message names the mistake; exceptions, NaN, None and
+wrong types or shapes must be reported, never crash the check.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, special, stats
+
+from vi_lib import checks
+
+
+def stub(*args):
+    raise NotImplementedError("write your code here")
+
+
+# ---------------------------------------------------------------------------
+# Correct answers: a reference solution and independent variants per check
+# ---------------------------------------------------------------------------
+
+def coin_posterior(a, b, heads, tails):
+    return a + heads, b + tails
+
+
+def coin_posterior_list(a, b, heads, tails):
+    return [float(a + heads), float(b + tails)]
+
+
+def coin_log_evidence(a, b, heads, tails):
+    return special.betaln(a + heads, b + tails) - special.betaln(a, b)
+
+
+def coin_log_evidence_gammaln(a, b, heads, tails):
+    g = special.gammaln
+    return (g(a + heads) + g(b + tails) - g(a + b + heads + tails)
+            - g(a) - g(b) + g(a + b))
+
+
+def coin_log_evidence_sequential(a, b, heads, tails):
+    # Chain rule of probability: multiply predictive probabilities toss by toss.
+    total, h, t = 0.0, 0, 0
+    for _ in range(heads):
+        total += math.log((a + h) / (a + b + h + t))
+        h += 1
+    for _ in range(tails):
+        total += math.log((b + t) / (a + b + h + t))
+        t += 1
+    return total
+
+
+def coin_laplace(a, b, heads, tails):
+    a1, b1 = a + heads - 1, b + tails - 1
+    mode = a1 / (a1 + b1)
+    curvature = a1 / mode**2 + b1 / (1 - mode) ** 2
+    return mode, curvature**-0.5
+
+
+def coin_laplace_closed(a, b, heads, tails):
+    a1, b1 = a + heads - 1, b + tails - 1
+    n = a1 + b1
+    return a1 / n, math.sqrt(a1 * b1 / n**3)
+
+
+def kl_normal(mu_q, sigma_q, mu_p, sigma_p):
+    return (math.log(sigma_p / sigma_q) + (sigma_q**2 + (mu_q - mu_p) ** 2) / (2 * sigma_p**2) - 0.5)
+
+
+def kl_normal_var_form(mu_q, sigma_q, mu_p, sigma_p):
+    vq, vp = sigma_q**2, sigma_p**2
+    return 0.5 * (vq / vp + (mu_p - mu_q) ** 2 / vp - 1 + math.log(vp) - math.log(vq))
+
+
+def kl_normal_quadrature(mu_q, sigma_q, mu_p, sigma_p):
+    q, p = stats.norm(mu_q, sigma_q), stats.norm(mu_p, sigma_p)
+    val, _ = integrate.quad(lambda z: q.pdf(z) * (q.logpdf(z) - p.logpdf(z)),
+                            mu_q - 12 * sigma_q, mu_q + 12 * sigma_q, epsabs=1e-13, epsrel=1e-12,
+                            limit=200)
+    return val
+
+
+def kl_mvn_diag(mu_q, sigma_q, mu_p, sigma_p):
+    return float(np.sum(np.log(sigma_p / sigma_q)
+                        + (sigma_q**2 + (mu_q - mu_p) ** 2) / (2 * sigma_p**2) - 0.5))
+
+
+def kl_mvn_diag_matrix(mu_q, sigma_q, mu_p, sigma_p):
+    # The general formula with full (diagonal) matrices: trace, quadratic form, log-determinants.
+    cov_q, cov_p = np.diag(sigma_q**2), np.diag(sigma_p**2)
+    d = len(mu_q)
+    inv_p = np.linalg.inv(cov_p)
+    diff = mu_p - mu_q
+    return 0.5 * (np.trace(inv_p @ cov_q) + diff @ inv_p @ diff - d
+                  + np.linalg.slogdet(cov_p)[1] - np.linalg.slogdet(cov_q)[1])
+
+
+def kl_standard_normal(mu, sigma):
+    return 0.5 * float(np.sum(sigma**2 + mu**2 - 1 - 2 * np.log(sigma)))
+
+
+def kl_standard_normal_loop(mu, sigma):
+    total = 0.0
+    for m, s in zip(mu, sigma):
+        total += kl_normal(float(m), float(s), 0.0, 1.0)
+    return total
+
+
+def entropy(probs):
+    return float(-np.sum(special.xlogy(probs, probs)))
+
+
+def entropy_mask(probs):
+    p = probs[probs > 0]
+    return -(p * np.log(p)).sum()
+
+
+def entropy_scipy(probs):
+    return stats.entropy(probs)
+
+
+def elbo_mc(log_joint, log_q, samples):
+    return float(np.mean(log_joint(samples) - log_q(samples)))
+
+
+def elbo_mc_loop(log_joint, log_q, samples):
+    terms = [log_joint(z) - log_q(z) for z in samples]
+    return sum(terms) / len(terms)
+
+
+def elbo_beta_coin(a_q, b_q, a, b, heads, tails):
+    e_log_t = special.digamma(a_q) - special.digamma(a_q + b_q)
+    e_log_1mt = special.digamma(b_q) - special.digamma(a_q + b_q)
+    e_log_joint = (a + heads - 1) * e_log_t + (b + tails - 1) * e_log_1mt - special.betaln(a, b)
+    return e_log_joint + stats.beta(a_q, b_q).entropy()
+
+
+def elbo_beta_coin_via_kl(a_q, b_q, a, b, heads, tails):
+    # ELBO = log p(X) - KL(q ‖ posterior); KL between two Betas in closed form.
+    a_post, b_post = a + heads, b + tails
+    psi = special.digamma
+    kl = (special.betaln(a_post, b_post) - special.betaln(a_q, b_q)
+          + (a_q - a_post) * psi(a_q) + (b_q - b_post) * psi(b_q)
+          + (a_post - a_q + b_post - b_q) * psi(a_q + b_q))
+    return coin_log_evidence(a, b, heads, tails) - kl
+
+
+def cavi_factor(mu, precision, m, j):
+    others = np.arange(len(mu)) != j
+    mean = mu[j] - precision[j, others] @ (m[others] - mu[others]) / precision[j, j]
+    return mean, 1 / precision[j, j]
+
+
+def cavi_factor_loop(mu, precision, m, j):
+    s = 0.0
+    for k in range(len(mu)):
+        if k != j:
+            s += precision[j][k] * (m[k] - mu[k])
+    return float(mu[j] - s / precision[j][j]), float(1.0 / precision[j][j])
+
+
+def cavi_sweep(mu, precision, m):
+    m = m.copy()
+    for j in range(len(mu)):
+        m[j] = cavi_factor(mu, precision, m, j)[0]
+    return m
+
+
+def cavi_sweep_inplace(mu, precision, m):
+    for j in range(len(m)):
+        m[j] = cavi_factor_loop(mu, precision, m, j)[0]
+    return m
+
+
+def mean_field_variances(cov):
+    return 1 / np.diag(np.linalg.inv(cov)), np.diag(cov)
+
+
+def mean_field_variances_schur(cov):
+    # 1/Λ_jj is the conditional variance: Σ_jj - Σ_j,-j Σ_-j,-j⁻¹ Σ_-j,j (Schur complement).
+    d = len(cov)
+    rev = []
+    for j in range(d):
+        o = [k for k in range(d) if k != j]
+        rev.append(cov[j, j] - cov[j, o] @ np.linalg.solve(cov[np.ix_(o, o)], cov[o, j]))
+    return np.array(rev), np.array([cov[j, j] for j in range(d)])
+
+
+def alpha_divergence(p, q, dx, alpha):
+    if alpha == 1:
+        return np.sum(p * np.log(p / q)) * dx
+    if alpha == -1:
+        return np.sum(q * np.log(q / p)) * dx
+    return 4 / (1 - alpha**2) * (1 - np.sum(p ** ((1 + alpha) / 2) * q ** ((1 - alpha) / 2)) * dx)
+
+
+def alpha_divergence_trapezoid(p, q, dx, alpha):
+    if abs(alpha) == 1:
+        a, b = (p, q) if alpha == 1 else (q, p)
+        return np.trapezoid(a * (np.log(a) - np.log(b)), dx=dx)
+    log_integrand = (1 + alpha) / 2 * np.log(p) + (1 - alpha) / 2 * np.log(q)
+    return 4 / ((1 - alpha) * (1 + alpha)) * (1 - np.trapezoid(np.exp(log_integrand), dx=dx))
+
+
+def score_grad(f_values, z, mu, sigma):
+    return (np.mean(f_values * (z - mu) / sigma**2),
+            np.mean(f_values * ((z - mu) ** 2 / sigma**3 - 1 / sigma)))
+
+
+def score_grad_eps(f_values, z, mu, sigma):
+    eps = (z - mu) / sigma
+    return (f_values @ eps / (sigma * len(z)), f_values @ (eps**2 - 1) / (sigma * len(z)))
+
+
+def reparam_grad(df, mu, sigma, eps):
+    g = df(mu + sigma * eps)
+    return np.mean(g), np.mean(g * eps)
+
+
+def reparam_grad_loop(df, mu, sigma, eps):
+    gm = gs = 0.0
+    for e in eps:
+        d = df(mu + sigma * e)
+        gm += d
+        gs += d * e
+    return gm / len(eps), gs / len(eps)
+
+
+def blr_posterior(X, y, alpha, beta):
+    A = alpha * np.eye(X.shape[1]) + beta * X.T @ X
+    cov = np.linalg.inv(A)
+    return beta * cov @ X.T @ y, cov
+
+
+def blr_posterior_cholesky(X, y, alpha, beta):
+    from scipy.linalg import cho_factor, cho_solve
+    A = alpha * np.eye(X.shape[1]) + beta * X.T @ X
+    c = cho_factor(A)
+    return cho_solve(c, beta * X.T @ y), cho_solve(c, np.eye(len(A)))
+
+
+def mf_blr_variances(X, alpha, beta):
+    return 1 / np.diag(alpha * np.eye(X.shape[1]) + beta * X.T @ X)
+
+
+def mf_blr_variances_colsum(X, alpha, beta):
+    return 1 / (alpha + beta * np.sum(X**2, axis=0))
+
+
+def vae_kl(mu, log_var):
+    return -0.5 * np.sum(1 + log_var - mu**2 - np.exp(log_var), axis=1)
+
+
+def vae_kl_rows(mu, log_var):
+    return np.array([kl_standard_normal(m, np.exp(0.5 * lv)) for m, lv in zip(mu, log_var)])
+
+
+CORRECT = {
+    "check_coin_posterior": [coin_posterior, coin_posterior_list],
+    "check_coin_log_evidence": [coin_log_evidence, coin_log_evidence_gammaln,
+                                coin_log_evidence_sequential],
+    "check_coin_laplace": [coin_laplace, coin_laplace_closed],
+    "check_kl_normal": [kl_normal, kl_normal_var_form, kl_normal_quadrature],
+    "check_kl_mvn_diag": [kl_mvn_diag, kl_mvn_diag_matrix],
+    "check_kl_standard_normal": [kl_standard_normal, kl_standard_normal_loop],
+    "check_entropy_discrete": [entropy, entropy_mask, entropy_scipy],
+    "check_elbo_monte_carlo": [elbo_mc, elbo_mc_loop],
+    "check_elbo_beta_coin": [elbo_beta_coin, elbo_beta_coin_via_kl],
+    "check_cavi_factor": [cavi_factor, cavi_factor_loop],
+    "check_cavi_sweep": [cavi_sweep, cavi_sweep_inplace],
+    "check_mean_field_variances": [mean_field_variances, mean_field_variances_schur],
+    "check_alpha_divergence": [alpha_divergence, alpha_divergence_trapezoid],
+    "check_score_function_grad": [score_grad, score_grad_eps],
+    "check_reparam_grad": [reparam_grad, reparam_grad_loop],
+    "check_blr_posterior": [blr_posterior, blr_posterior_cholesky],
+    "check_mean_field_blr_variances": [mf_blr_variances, mf_blr_variances_colsum],
+    "check_vae_kl": [vae_kl, vae_kl_rows],
+}
+
+
+def test_every_check_is_tested():
+    assert sorted(CORRECT) == sorted(checks.__all__)
+    assert sorted(WRONG) == sorted(checks.__all__)
+
+
+@pytest.mark.parametrize("name,fn", [(n, f) for n, fs in CORRECT.items() for f in fs],
+                         ids=lambda x: x if isinstance(x, str) else x.__name__)
+def test_correct_answer_passes(name, fn, capsys):
+    assert getattr(checks, name)(fn) is None
+    out = capsys.readouterr().out
+    assert out.startswith("✓ " + name) and out.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_stub_is_not_implemented_yet(name):
+    with pytest.raises(AssertionError, match="not implemented yet"):
+        getattr(checks, name)(stub)
+
+
+# ---------------------------------------------------------------------------
+# Catalogue of wrong answers: (function, words the message must contain)
+# ---------------------------------------------------------------------------
+
+def _det_kl_std(mu, sigma):  # seed 003, literally
+    det = np.prod(sigma**2)
+    return 0.5 * (det + mu @ mu - 1 - np.log(det))
+
+
+WRONG = {
+    "check_coin_posterior": [
+        (lambda a, b, h, t: (a + t, b + h), "swapped"),
+        (lambda a, b, h, t: (h, t), "prior is missing"),
+        (lambda a, b, h, t: (a + h - 1, b + t - 1), "off by one"),
+        (lambda a, b, h, t: (a + h + t, b + h + t), "total number"),
+        (lambda a, b, h, t: (a + h) / (a + b + h + t), "tuple of 2 values"),
+    ],
+    "check_coin_log_evidence": [
+        (lambda a, b, h, t: coin_log_evidence(a, b, h, t) + math.log(math.comb(h + t, h)),
+         "binomial coefficient"),
+        (lambda a, b, h, t: special.betaln(a, b) - special.betaln(a + h, b + t), "sign error"),
+        (lambda a, b, h, t: math.exp(coin_log_evidence(a, b, h, t)), "not its logarithm"),
+        (lambda a, b, h, t: special.betaln(a + h, b + t), "normalising constant"),
+        (lambda a, b, h, t: coin_log_evidence(a, b, t, h), "swapped"),
+        (lambda a, b, h, t: special.beta(a + h, b + t) - special.beta(a, b), "betaln"),
+    ],
+    "check_coin_laplace": [
+        (lambda a, b, h, t: ((a + h) / (a + b + h + t), coin_laplace(a, b, h, t)[1]), "mean"),
+        (lambda a, b, h, t: (coin_laplace(a, b, h, t)[0], coin_laplace(a, b, h, t)[1] ** 2),
+         "variance"),
+        (lambda a, b, h, t: (coin_laplace(a, b, h, t)[0], coin_laplace(a, b, h, t)[1] ** -2),
+         "curvature"),
+        (lambda a, b, h, t: (coin_laplace(a, b, h, t)[0], stats.beta(a + h, b + t).std()),
+         "exact posterior standard deviation"),
+        (lambda a, b, h, t: coin_laplace(a + 1, b + 1, h, t), "-1 of the exponents"),
+    ],
+    "check_kl_normal": [
+        (lambda mq, sq, mp, sp: kl_normal(mp, sp, mq, sq), "swapped"),
+        (lambda mq, sq, mp, sp: math.log(math.sqrt(sp) / math.sqrt(sq))
+         + (sq + (mq - mp) ** 2) / (2 * sp) - 0.5, "variance"),
+        (lambda mq, sq, mp, sp: kl_normal(mq, sq**2, mp, sp**2), "squared sigma twice"),
+        (lambda mq, sq, mp, sp: math.log(sp**2 / sq**2) + (sq**2 + (mq - mp) ** 2) / (2 * sp**2) - 0.5,
+         "factor 1/2"),
+        (lambda mq, sq, mp, sp: kl_normal(mq, sq, mp, sp) + 0.5, "constant -1/2 is missing"),
+        (lambda mq, sq, mp, sp: -kl_normal(mq, sq, mp, sp), "sign error"),
+        (lambda mq, sq, mp, sp: math.log(sq / sp) + (sq**2 + (mq - mp) ** 2) / (2 * sp**2) - 0.5,
+         "sign error in the log term"),
+        (lambda mq, sq, mp, sp: math.log(sp / sq) + sq**2 / (2 * sp**2) + (mq - mp) ** 2 / sp**2 - 0.5,
+         "factor 1/2 on the mean term"),
+        (lambda mq, sq, mp, sp: math.log(sp / sq) + sq**2 / (2 * sp**2) + (mq - mp) ** 2 / (2 * sq**2)
+         - 0.5, "wrong variance"),
+        (lambda mq, sq, mp, sp: float("nan"), "NaN"),
+        (lambda mq, sq, mp, sp: np.array([kl_normal(mq, sq, mp, sp)] * 2), "wrong shape"),
+    ],
+    "check_kl_mvn_diag": [
+        (lambda mq, sq, mp, sp: kl_mvn_diag(mp, sp, mq, sq), "swapped"),
+        (lambda mq, sq, mp, sp: kl_mvn_diag(mq, np.sqrt(sq), mp, np.sqrt(sp)), "as if it were the variance"),
+        (lambda mq, sq, mp, sp: kl_mvn_diag(mq, sq**2, mp, sp**2), "squared sigma twice"),
+        (lambda mq, sq, mp, sp: 0.5 * (np.prod(sq**2 / sp**2) + np.sum((mq - mp) ** 2 / sp**2) - 1
+                                       - np.log(np.prod(sq**2 / sp**2))), "seed 003"),
+        (lambda mq, sq, mp, sp: 0.5 * (np.prod(sq**2 / sp**2) + np.sum((mq - mp) ** 2 / sp**2) - len(mq)
+                                       - np.log(np.prod(sq**2 / sp**2))), "determinant"),
+        (lambda mq, sq, mp, sp: kl_mvn_diag(mq, sq, mp, sp) + 0.5 * (len(mq) - 1), "-d/2"),
+        (lambda mq, sq, mp, sp: kl_mvn_diag(mq, sq, mp, sp) + 0.5 * len(mq), "-d/2 is missing"),
+        (lambda mq, sq, mp, sp: -kl_mvn_diag(mq, sq, mp, sp), "sign error"),
+        (lambda mq, sq, mp, sp: kl_mvn_diag(mq, sq, mp, sp) / len(mq), "averaged"),
+        (lambda mq, sq, mp, sp: np.log(sp / sq) + (sq**2 + (mq - mp) ** 2) / (2 * sp**2) - 0.5,
+         "per-dimension terms"),
+        (lambda mq, sq, mp, sp: np.full(3, kl_mvn_diag(mq, sq, mp, sp)), "wrong shape"),
+        (lambda mq, sq, mp, sp: kl_mvn_diag(mq, sq, mp, sp) * np.nan, "NaN"),
+    ],
+    "check_kl_standard_normal": [
+        (_det_kl_std, "seed 003"),
+        (lambda mu, s: 0.5 * (np.prod(s**2) + mu @ mu - len(mu) - np.log(np.prod(s**2))), "determinant"),
+        (lambda mu, s: 0.5 * np.sum(s**2 + mu**2 - np.log(s**2)) - 0.5, "-d/2"),
+        (lambda mu, s: 0.5 * np.sum(s**2 + mu**2 - np.log(s**2)), "-d/2 is missing"),
+        (lambda mu, s: 0.5 * np.sum(1 / s**2 + mu**2 / s**2 - 1 + np.log(s**2)), "swapped"),
+        (lambda mu, s: 0.5 * np.sum(s + mu**2 - 1 - np.log(s)), "as if it were the variance"),
+        (lambda mu, s: kl_standard_normal(mu, s**2), "squared sigma twice"),
+        (lambda mu, s: 0.5 * np.sum(s**2 + mu**2 - 1 - np.log(s)), "log sigma²"),
+        (lambda mu, s: -kl_standard_normal(mu, s), "sign error"),
+        (lambda mu, s: 0.5 * (s**2 + mu**2 - 1 - np.log(s**2)), "per-dimension"),
+        (lambda mu, s: np.log(-s).sum(), "NaN"),
+        (lambda mu, s: None, "returned None"),
+    ],
+    "check_entropy_discrete": [
+        (lambda p: -np.sum(p * np.log(p)), "0 log 0"),
+        (lambda p: entropy(p) / math.log(2), "bits"),
+        (lambda p: np.sum(special.xlogy(p, p)), "sign error"),
+        (lambda p: -np.sum(np.log(p[p > 0])), "without the weights"),
+        (lambda p: special.entr(p), "terms"),
+        (lambda p: "entropy", "not a number"),
+    ],
+    "check_elbo_monte_carlo": [
+        (lambda lj, lq, z: np.mean(lq(z) - lj(z)), "sign error"),
+        (lambda lj, lq, z: np.mean(lj(z)), "entropy part is missing"),
+        (lambda lj, lq, z: np.sum(lj(z) - lq(z)), "average"),
+        (lambda lj, lq, z: lj(z) - lq(z), "one term per sample"),
+        (lambda lj, lq, z: np.log(np.mean(np.exp(lj(z) - lq(z)))), "biased"),
+        (lambda lj, lq, z: lj(z[0]) - lq(z[0]), "wrong value"),
+    ],
+    "check_elbo_beta_coin": [
+        (lambda aq, bq, a, b, h, t: elbo_beta_coin(aq, bq, a, b, h, t) - 2 * stats.beta(aq, bq).entropy(),
+         "sign error on the entropy"),
+        (lambda aq, bq, a, b, h, t: elbo_beta_coin(aq, bq, a, b, h, t) - stats.beta(aq, bq).entropy(),
+         "entropy H[q] is missing"),
+        (lambda aq, bq, a, b, h, t: elbo_beta_coin(aq, bq, a, b, h, t) + special.betaln(a, b),
+         "normalising constant"),
+        (lambda aq, bq, a, b, h, t: coin_log_evidence(a, b, h, t) - elbo_beta_coin(aq, bq, a, b, h, t),
+         "KL(q ‖ posterior)"),
+        (lambda *args: -elbo_beta_coin(*args), "minus the ELBO"),
+        (lambda aq, bq, a, b, h, t: ((a + h - 1) * np.log(aq / (aq + bq)) + (b + t - 1)
+                                     * np.log(bq / (aq + bq)) - special.betaln(a, b)
+                                     + stats.beta(aq, bq).entropy()), "digamma"),
+        (lambda *args: 1 / 0, "ZeroDivisionError"),
+    ],
+    "check_cavi_factor": [
+        (lambda mu, lam, m, j: (cavi_factor(mu, lam, m, j)[0], np.linalg.inv(lam)[j, j]), "marginal variance"),
+        (lambda mu, lam, m, j: cavi_factor(mu, np.linalg.inv(lam), m, j), "covariance"),
+        (lambda mu, lam, m, j: (2 * mu[j] - cavi_factor(mu, lam, m, j)[0], 1 / lam[j, j]), "sign error"),
+        (lambda mu, lam, m, j: (cavi_factor(mu, lam, m, j)[0], lam[j, j] ** -0.5), "standard deviation"),
+        (lambda mu, lam, m, j: (cavi_factor(mu, lam, m, j)[0], lam[j, j]), "reciprocal"),
+        (lambda mu, lam, m, j: (mu[j] - sum(lam[j, k] * (m[k] - mu[k]) for k in range(len(mu)) if k != j),
+                                1 / lam[j, j]), "division by Λ_jj"),
+        (lambda mu, lam, m, j: (mu[j] - lam[j] @ (m - mu) / lam[j, j], 1 / lam[j, j]), "leave out k = j"),
+        (lambda mu, lam, m, j: cavi_factor(mu, lam, m, j)[0], "tuple of 2 values"),
+    ],
+    "check_cavi_sweep": [
+        (lambda mu, lam, m: np.array([cavi_factor(mu, lam, m, j)[0] for j in range(len(mu))]), "Jacobi"),
+        (lambda mu, lam, m: cavi_sweep(mu[::-1], lam[::-1, ::-1], m[::-1])[::-1], "last to first"),
+        (lambda mu, lam, m: m, "unchanged"),
+        (lambda mu, lam, m: mu, "target mean"),
+        (lambda mu, lam, m: cavi_sweep(mu, np.linalg.inv(lam), m), "covariance"),
+        (lambda mu, lam, m: cavi_sweep(mu, lam, m)[:1], "wrong shape"),
+    ],
+    "check_mean_field_variances": [
+        (lambda c: mean_field_variances(c)[::-1], "swapped"),
+        (lambda c: tuple(np.sqrt(v) for v in mean_field_variances(c)), "standard deviations"),
+        (lambda c: (np.diag(np.linalg.inv(c)), np.diag(c)), "precisions"),
+        (lambda c: (1 / np.diag(c), np.diag(c)), "diagonal of the covariance"),
+    ],
+    "check_alpha_divergence": [
+        (lambda p, q, dx, a: alpha_divergence(p, q, dx, -a) if abs(a) == 1 else alpha_divergence(p, q, dx, a),
+         "limits are swapped"),
+        (lambda p, q, dx, a: alpha_divergence(q, p, dx, a), "exponents are swapped"),
+        (lambda p, q, dx, a: alpha_divergence(p, q, dx, a) * (1 - a**2) / 4 if abs(a) != 1
+         else alpha_divergence(p, q, dx, a), "4 / (1 - alpha²)"),
+        (lambda p, q, dx, a: 4 / (1 - a**2 + 0.0) * (1 - np.sum(p ** ((1 + a) / 2) * q ** ((1 - a) / 2)) * dx)
+         if abs(a) != 1 else np.float64(4) / np.float64(0) * 0.0, "NaN (or inf) at alpha = ±1"),
+        (lambda p, q, dx, a: alpha_divergence(p, q, 1.0, a), "grid spacing"),
+        (lambda p, q, dx, a: -alpha_divergence(p, q, dx, a), "sign error"),
+        (lambda p, q, dx, a: 4 / (1 - a**2) * (1 - np.sum(p ** ((1 + a) / 2) * q ** ((1 - a) / 2)) * dx),
+         "ZeroDivisionError"),
+    ],
+    "check_score_function_grad": [
+        (lambda fv, z, mu, s: (np.mean(fv * (z - mu) / s), score_grad(fv, z, mu, s)[1]), "divided by sigma"),
+        (lambda fv, z, mu, s: (score_grad(fv, z, mu, s)[0], np.mean(fv * (z - mu) ** 2 / s**3)), "-1/sigma"),
+        (lambda fv, z, mu, s: (score_grad(fv, z, mu, s)[0],
+                               np.mean(fv * ((z - mu) ** 2 / (2 * s**4) - 1 / (2 * s**2)))), "variance sigma²"),
+        (lambda fv, z, mu, s: tuple(-g for g in score_grad(fv, z, mu, s)), "sign error"),
+        (lambda fv, z, mu, s: score_grad(np.ones_like(fv), z, mu, s), "f(z) is missing"),
+        (lambda fv, z, mu, s: (fv * (z - mu) / s**2, fv), "wrong shape"),
+    ],
+    "check_reparam_grad": [
+        (lambda df, mu, s, e: (np.mean(df(mu + s * e)), np.mean(df(mu + s * e))), "factor eps is missing"),
+        (lambda df, mu, s, e: (np.mean(df(mu + s * e)), np.mean(df(mu + s * e) * (mu + s * e))), "not z"),
+        (lambda df, mu, s, e: (np.mean(df(e)), np.mean(df(e) * e)), "evaluated f' at eps"),
+        (lambda df, mu, s, e: (np.mean(df(mu + s * e)), s * np.mean(df(mu + s * e))), "not sigma"),
+        (lambda df, mu, s, e: reparam_grad(df, mu, s**2, e), "variance sigma²"),
+        (lambda df, mu, s, e: (None, 0.0), "grad_mu` is None"),
+    ],
+    "check_blr_posterior": [
+        (lambda X, y, a, b: blr_posterior(X, y, a, 1 / b), "noise *precision*"),
+        (lambda X, y, a, b: blr_posterior(X, y, 1 / a, b), "prior *precision*"),
+        (lambda X, y, a, b: blr_posterior(X, y, b, a), "swapped"),
+        (lambda X, y, a, b: (blr_posterior(X, y, a, b)[1] @ X.T @ y, blr_posterior(X, y, a, b)[1]),
+         "factor beta is missing"),
+        (lambda X, y, a, b: blr_posterior(X, y, 0.0, b), "alpha I is missing"),
+        (lambda X, y, a, b: (blr_posterior(X, y, a, b)[0], a * np.eye(X.shape[1]) + b * X.T @ X),
+         "precision matrix"),
+    ],
+    "check_mean_field_blr_variances": [
+        (lambda X, a, b: np.diag(blr_posterior(X, X[:, 0], a, b)[1]), "exact marginal variances"),
+        (lambda X, a, b: a + b * np.sum(X**2, axis=0), "reciprocals"),
+        (lambda X, a, b: np.sqrt(mf_blr_variances(X, a, b)), "standard deviations"),
+        (lambda X, a, b: mf_blr_variances(X, a, 1 / b), "noise precision"),
+        (lambda X, a, b: mf_blr_variances(X, a, b)[0], "wrong shape"),
+    ],
+    "check_vae_kl": [
+        (lambda mu, lv: 0.5 * (np.exp(lv.sum(1)) + (mu**2).sum(1) - 1 - lv.sum(1)), "seed 003"),
+        (lambda mu, lv: 0.5 * (np.exp(lv.sum(1)) + (mu**2).sum(1) - mu.shape[1] - lv.sum(1)), "determinant"),
+        (lambda mu, lv: 0.5 * np.sum(np.exp(lv) + mu**2 - lv, axis=1) - 0.5, "-d/2"),
+        (lambda mu, lv: vae_kl(mu, 2 * lv), "log sigma"),
+        (lambda mu, lv: -vae_kl(mu, lv), "sign error"),
+        (lambda mu, lv: -0.5 * np.sum(1 + lv - mu**2 - np.exp(lv), axis=0), "wrong axis"),
+        (lambda mu, lv: vae_kl(mu, lv).sum(), "whole batch"),
+        (lambda mu, lv: -0.5 * (1 + lv - mu**2 - np.exp(lv)), "per-dimension terms"),
+    ],
+}
+
+
+@pytest.mark.parametrize("name,fn,words",
+                         [(n, f, w) for n, items in WRONG.items() for f, w in items],
+                         ids=lambda x: x if isinstance(x, str) and not x.startswith(" ") else "")
+def test_wrong_answer_is_named(name, fn, words):
+    with pytest.raises(AssertionError) as info:
+        getattr(checks, name)(fn)
+    message = str(info.value)
+    assert words in message, message
+    assert message.startswith(name + ":")
+
+
+# ---------------------------------------------------------------------------
+# Robustness: anything the student's code does is reported, never a crash
+# ---------------------------------------------------------------------------
+
+def _raises(exc):
+    def fn(*args):
+        raise exc
+    return fn
+
+
+ODD = [
+    (_raises(ValueError("boom")), "raised ValueError: boom"),
+    (_raises(ZeroDivisionError("division by zero")), "raised ZeroDivisionError"),
+    (_raises(KeyError("x")), "raised KeyError"),
+    (lambda *args: None, "returned None"),
+    (lambda *args: "0.5", ("not a number", "tuple of")),
+    (lambda *args: {"a": 1}, ("not a number", "tuple of")),
+    (lambda *args: [1.0, "x"], ""),
+    (lambda *args: (1.0, 2.0, 3.0), ""),
+    (lambda *args: 1j, ""),
+    (lambda *args: np.full((2, 3), np.nan), ""),
+    (lambda *args: float("inf"), ""),
+    (lambda *args: print, ("not a number", "tuple of")),
+    (lambda *args: 0.123456, ""),
+]
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+@pytest.mark.parametrize("fn,words", ODD)
+def test_check_survives_odd_student_code(name, fn, words):
+    with pytest.raises(AssertionError) as info:
+        getattr(checks, name)(fn)
+    message = str(info.value)
+    words = (words,) if isinstance(words, str) else words
+    assert message.startswith(name + ":") and any(w in message for w in words), message
+
+
+def test_not_a_function():
+    with pytest.raises(AssertionError, match="Pass the function itself"):
+        checks.check_kl_normal(0.5)
+
+
+def test_student_mutating_inputs_does_not_break_the_check():
+    def vandal(mu_q, sigma_q, mu_p, sigma_p):
+        value = kl_mvn_diag(mu_q, sigma_q, mu_p, sigma_p)
+        sigma_q[:] = -1.0
+        mu_p[:] = np.nan
+        return value
+    checks.check_kl_mvn_diag(vandal)
+    checks.check_kl_mvn_diag(kl_mvn_diag)
+
+
+def test_nan_message_shows_input_and_expected():
+    def nan_sometimes(mu, sigma):
+        return float("nan") if len(mu) == 4 else kl_standard_normal(mu, sigma)
+    with pytest.raises(AssertionError) as info:
+        checks.check_kl_standard_normal(nan_sometimes)
+    message = str(info.value)
+    assert "NaN" in message and "on input: mu=" in message and "expected" in message
+
+
+def test_unknown_mistake_shows_one_failing_input():
+    with pytest.raises(AssertionError) as info:
+        checks.check_kl_normal(lambda mq, sq, mp, sp: kl_normal(mq, sq, mp, sp) + 0.01 * mq)
+    message = str(info.value)
+    assert "wrong value" in message and "expected:" in message and "received:" in message
+    assert "mu_q=" in message
+
+
+def test_jax_arrays_are_accepted():
+    jnp = pytest.importorskip("jax.numpy")
+
+    def kl_jax(mu, sigma):
+        mu, sigma = jnp.asarray(mu), jnp.asarray(sigma)
+        return jnp.sum(sigma**2 + mu**2 - 1 - jnp.log(sigma**2)) / 2
+    # float32 by default in JAX: a correct formula must still pass the tolerance
+    checks.check_kl_standard_normal(kl_jax)
