@@ -16,7 +16,7 @@ MATHJAX_JS := _mathjax/mathjax/tex-mml-chtml.js
 LIB_HASH   := _build/.vi_lib_hash
 STRICT     := -W -n --keep-going
 
-.PHONY: book test setup clean lock unit notebooks build-strict browser
+.PHONY: book test setup clean lock build-strict cache-check browser
 
 setup: $(STAMP) $(MATHJAX_JS)
 
@@ -38,11 +38,13 @@ $(MATHJAX_JS): package.json package-lock.json
 	cp -r node_modules/mathjax/es5/input/tex/extensions _mathjax/mathjax/input/tex/
 	@touch $@
 
-# The execution cache is keyed on each notebook alone: a change in vi_lib/ must
+# The execution cache is keyed on each notebook alone: a change in vi_lib/ (any
+# .py file, subpackages included), pyproject.toml or the pinned requirements must
 # clear it, or the book would show outputs of the old library.
 cache-check:
 	@mkdir -p _build
-	@new=$$(cat vi_lib/*.py pyproject.toml | sha256sum | cut -c1-16); \
+	@new=$$(find vi_lib -name '*.py' -not -path '*/__pycache__/*' | LC_ALL=C sort \
+	        | xargs sha256sum pyproject.toml $(LOCK) | sha256sum | cut -c1-16); \
 	 old=$$(cat $(LIB_HASH) 2>/dev/null); \
 	 if [ "$$new" != "$$old" ]; then \
 	   [ -z "$$old" ] || echo "vi_lib changed: clearing the execution cache"; \
@@ -65,6 +67,10 @@ build-strict: setup cache-check
 test: build-strict
 	$(PY) -m pytest -n auto --dist loadfile --nbval-lax --nbval-current-env \
 	    tests chapters exercises
+
+# Only the tests that read the built book (browser, launch links), after `make book`.
+browser: book
+	$(PY) -m pytest -q tests/test_browser.py tests/test_launch_links.py
 
 lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v '^vi[-_]lib' > $(LOCK)

@@ -33,7 +33,10 @@ def _git(*args):
 @functools.cache
 def committed_files():
     """(ref, set of paths) committed at the configured branch (or HEAD); None outside git."""
-    if _git("rev-parse", "--git-dir").returncode != 0:
+    try:
+        if _git("rev-parse", "--git-dir").returncode != 0:
+            return None
+    except FileNotFoundError:      # git is not installed: the on-disk check alone
         return None
     for ref in (f"refs/heads/{BRANCH}", f"refs/remotes/origin/{BRANCH}", "HEAD"):
         if _git("rev-parse", "--verify", "-q", ref).returncode == 0:
