@@ -51,9 +51,13 @@ def _skip_or_fail(reason):
 
 
 def _chromium():
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium",
-                      shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and os.access(candidate, os.X_OK):
+    """Debian's Chromium, or the executable named by the environment variable CHROMIUM."""
+    if os.environ.get("CHROMIUM"):
+        candidates = [os.environ["CHROMIUM"]]
+    else:
+        candidates = ["/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
 
@@ -117,7 +121,7 @@ class Problems:
     def unexpected_console(self):
         return [m for m in self.console if not any(a in m for a in ALLOWED_CONSOLE_ERRORS)]
 
-    def assert_clean(self, what):
+    def errors(self):
         errors = []
         if self.external:
             errors.append(f"requests to other hosts (the page must work offline): {self.external}")
@@ -125,6 +129,10 @@ class Problems:
             errors.append(f"failed requests: {self.failed}")
         if self.unexpected_console():
             errors.append(f"console errors: {self.unexpected_console()}")
+        return errors
+
+    def assert_clean(self, what):
+        errors = self.errors()
         assert not errors, f"{what}:\n  " + "\n  ".join(errors)
 
 
@@ -212,12 +220,16 @@ def test_page_works_offline(browser, base_url, path):
         math = page.evaluate(MATH_REPORT)
         images = page.evaluate(BROKEN_IMAGES)
         page.wait_for_load_state("networkidle")
-    problems.assert_clean(path)
-    if math["math"]:
-        assert math["containers"] > 0, f"{path}: {math['math']} math elements but no mjx-container"
-        assert not math["unrendered"], f"{path}: math left as raw TeX: {math['unrendered']}"
-        assert not math["merrors"], f"{path}: MathJax errors: {math['merrors']}"
-    assert not images["broken"], f"{path}: images that did not load: {images['broken']}"
+    errors = problems.errors()
+    if math["math"] and not math["containers"]:
+        errors.append(f"{math['math']} math elements but no mjx-container: MathJax did not run")
+    if math["unrendered"]:
+        errors.append(f"math left as raw TeX: {math['unrendered']}")
+    if math["merrors"]:
+        errors.append(f"MathJax errors: {math['merrors']}")
+    if images["broken"]:
+        errors.append(f"images that did not load: {images['broken']}")
+    assert not errors, f"{path}:\n  " + "\n  ".join(errors)
 
 
 def test_search_finds_elbo(browser, base_url):
