@@ -8,6 +8,7 @@ Modules, by concept:
 - :mod:`vi_lib.models` -- the course's models (coin toss, Gaussians, regression).
 - :mod:`vi_lib.gradients` -- score-function and reparameterisation estimators (JAX).
 - :mod:`vi_lib.blackbox` -- :func:`advi`, black-box VI with a Gaussian q (JAX).
+- :mod:`vi_lib.neural` -- Bayes by Backprop and VAE building blocks (JAX).
 - :mod:`vi_lib.checks` -- self-checks for the exercises.
 - :mod:`vi_lib.plotting` -- one look for every figure in the book.
 
@@ -18,26 +19,38 @@ The JAX-based modules are imported on first use, so ``import vi_lib`` stays fast
 import importlib
 
 from .divergences import (
+    alpha_divergence,
+    alpha_divergence_mvn,
+    alpha_divergence_normal,
+    hellinger_normal,
     kl_divergence,
     kl_monte_carlo,
     kl_mvn,
     kl_mvn_diag,
     kl_normal,
+    renyi_divergence_mvn,
+    renyi_divergence_normal,
 )
 
 __all__ = [
+    "alpha_divergence",
+    "alpha_divergence_mvn",
+    "alpha_divergence_normal",
+    "hellinger_normal",
     "kl_divergence",
     "kl_monte_carlo",
     "kl_mvn",
     "kl_mvn_diag",
     "kl_normal",
+    "renyi_divergence_mvn",
+    "renyi_divergence_normal",
     "advi",
 ]
 
 __version__ = "0.1.0"
 
 _LAZY_MODULES = {"divergences", "elbo", "cavi", "models", "gradients", "blackbox", "checks",
-                 "plotting"}
+                 "neural", "plotting"}
 
 
 def __getattr__(name):
