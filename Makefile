@@ -16,7 +16,7 @@ MATHJAX_JS := _mathjax/mathjax/tex-mml-chtml.js
 LIB_HASH   := _build/.vi_lib_hash
 STRICT     := -W -n --keep-going
 
-.PHONY: book test setup clean lock build-strict cache-check browser
+.PHONY: book test setup clean lock build-strict cache-check execute browser
 
 setup: $(STAMP) $(MATHJAX_JS)
 
@@ -52,12 +52,45 @@ cache-check:
 	   mkdir -p _build; echo "$$new" > $(LIB_HASH); \
 	 fi
 
-book: setup cache-check
+# Jupyter Book executes notebooks one after the other. This step first runs the
+# book's notebooks that are not in the execution cache yet in parallel (one
+# process per core, jupyter-cache's own executor) into the same cache, so that
+# the build below finds them there. A notebook that fails here is simply not
+# cached: the build then runs it again and reports the error itself.
+define PREEXECUTE
+import fnmatch, pathlib, yaml
+from jupyter_cache import get_cache
+from jupyter_cache.executors import load_executor
+config, toc = (yaml.safe_load(open(f)) for f in ("_config.yml", "_toc.yml"))
+skip = config.get("execute", {}).get("exclude_patterns", [])
+def walk(entries):
+    for e in entries:
+        yield from ([e["file"]] if "file" in e else [])
+        yield from walk(e.get("chapters", []) + e.get("sections", []))
+files = [toc["root"], *walk(toc.get("chapters", [])),
+         *walk([c for part in toc.get("parts", []) for c in part["chapters"]])]
+nbs = [str(pathlib.Path(f + ".ipynb").resolve()) for f in files
+       if pathlib.Path(f + ".ipynb").is_file()
+       and not any(fnmatch.fnmatch(f + ".ipynb", pat) for pat in skip)]
+cache = get_cache("_build/.jupyter_cache")
+for nb in nbs:
+    cache.add_nb_to_project(nb)
+timeout = config.get("execute", {}).get("timeout", 30)
+result = load_executor("local-parallel", cache=cache).run_and_cache(filter_uris=nbs, timeout=timeout)
+if result.succeeded or result.excepted:
+    print(f"executed {len(result.succeeded)} notebook(s) in parallel; failed: {result.excepted}")
+endef
+export PREEXECUTE
+
+execute: setup cache-check
+	@$(PY) -c "$$PREEXECUTE" || echo "parallel pre-execution failed; the build executes the notebooks itself"
+
+book: setup cache-check execute
 	$(JB) build . --quiet
 	@echo ""
 	@echo "The book is built. Open: $(CURDIR)/_build/html/index.html"
 
-build-strict: setup cache-check
+build-strict: setup cache-check execute
 	$(JB) build . $(STRICT)
 
 # make test: the strict book build first (it executes every chapter and fails
