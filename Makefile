@@ -66,6 +66,8 @@ skip = config.get("execute", {}).get("exclude_patterns", [])
 def walk(entries):
     for e in entries:
         yield from ([e["file"]] if "file" in e else [])
+        if "glob" in e:
+            yield from (str(p.with_suffix("")) for p in sorted(pathlib.Path().glob(e["glob"])))
         yield from walk(e.get("chapters", []) + e.get("sections", []))
 files = [toc["root"], *walk(toc.get("chapters", [])),
          *walk([c for part in toc.get("parts", []) for c in part["chapters"]])]

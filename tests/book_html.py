@@ -24,6 +24,9 @@ def toc_files():
         for entry in entries:
             if "file" in entry:
                 files.append(entry["file"])
+            if "glob" in entry:   # e.g. exercises/solutions/*: every .ipynb/.md it matches, sorted
+                files.extend(str(p.relative_to(ROOT).with_suffix("")) for p in sorted(ROOT.glob(entry["glob"]))
+                             if p.suffix in (".ipynb", ".md") and ".ipynb_checkpoints" not in p.parts)
             walk(entry.get("sections", []))
             walk(entry.get("chapters", []))
 
