@@ -342,6 +342,8 @@ WRONG = {
         (lambda mq, sq, mp, sp: math.log(math.sqrt(sp) / math.sqrt(sq))
          + (sq + (mq - mp) ** 2) / (2 * sp) - 0.5, "variance"),
         (lambda mq, sq, mp, sp: kl_normal(mq, sq**2, mp, sp**2), "squared sigma twice"),
+        (lambda mq, sq, mp, sp: math.log(sp / sq) + (sq + (mq - mp) ** 2) / (2 * sp) - 0.5,
+         "standard deviation used where the variance belongs"),
         (lambda mq, sq, mp, sp: math.log(sp**2 / sq**2) + (sq**2 + (mq - mp) ** 2) / (2 * sp**2) - 0.5,
          "factor 1/2"),
         (lambda mq, sq, mp, sp: kl_normal(mq, sq, mp, sp) + 0.5, "constant -1/2 is missing"),
@@ -359,6 +361,8 @@ WRONG = {
         (lambda mq, sq, mp, sp: kl_mvn_diag(mp, sp, mq, sq), "swapped"),
         (lambda mq, sq, mp, sp: kl_mvn_diag(mq, np.sqrt(sq), mp, np.sqrt(sp)), "as if it were the variance"),
         (lambda mq, sq, mp, sp: kl_mvn_diag(mq, sq**2, mp, sp**2), "squared sigma twice"),
+        (lambda mq, sq, mp, sp: np.sum(np.log(sp / sq) + (sq + (mq - mp) ** 2) / (2 * sp) - 0.5),
+         "standard deviation used where the variance belongs"),
         (lambda mq, sq, mp, sp: 0.5 * (np.prod(sq**2 / sp**2) + np.sum((mq - mp) ** 2 / sp**2) - 1
                                        - np.log(np.prod(sq**2 / sp**2))), "seed 003"),
         (lambda mq, sq, mp, sp: 0.5 * (np.prod(sq**2 / sp**2) + np.sum((mq - mp) ** 2 / sp**2) - len(mq)
@@ -380,6 +384,7 @@ WRONG = {
         (lambda mu, s: 0.5 * np.sum(1 / s**2 + mu**2 / s**2 - 1 + np.log(s**2)), "swapped"),
         (lambda mu, s: 0.5 * np.sum(s + mu**2 - 1 - np.log(s)), "as if it were the variance"),
         (lambda mu, s: kl_standard_normal(mu, s**2), "squared sigma twice"),
+        (lambda mu, s: 0.5 * np.sum(s + mu**2 - 1 - np.log(s**2)), "standard deviation used where"),
         (lambda mu, s: 0.5 * np.sum(s**2 + mu**2 - 1 - np.log(s)), "log sigma²"),
         (lambda mu, s: -kl_standard_normal(mu, s), "sign error"),
         (lambda mu, s: 0.5 * (s**2 + mu**2 - 1 - np.log(s**2)), "per-dimension"),
@@ -590,3 +595,12 @@ def test_jax_arrays_are_accepted():
         return jnp.sum(sigma**2 + mu**2 - 1 - jnp.log(sigma**2)) / 2
     # float32 by default in JAX: a correct formula must still pass the tolerance
     checks.check_kl_standard_normal(kl_jax)
+
+
+def test_unknown_mistake_names_the_wrong_output_and_negative_kl():
+    with pytest.raises(AssertionError) as info:
+        checks.check_coin_laplace(lambda a, b, h, t: (coin_laplace(a, b, h, t)[0], 0.1))
+    assert "wrong: `sd`; right: `mode`" in str(info.value)
+    with pytest.raises(AssertionError) as info:
+        checks.check_kl_normal(lambda mq, sq, mp, sp: kl_normal(mq, sq, mp, sp) - 0.1 - mq**2)
+    assert "never negative" in str(info.value)

@@ -179,7 +179,7 @@ def _matches(got, target, rtol=RTOL, atol=ATOL):
 
 
 def _check(name, student_fn, cases, reference, mistakes=(), *, arg_names, out_names=None,
-           rtol=RTOL, atol=ATOL, shape_hint="", success=None):
+           rtol=RTOL, atol=ATOL, shape_hint="", success=None, nonnegative=False):
     """Run ``student_fn`` on every case and judge it against ``reference``.
 
     Parameters
@@ -267,11 +267,19 @@ def _check(name, student_fn, cases, reference, mistakes=(), *, arg_names, out_na
                     f"{name}: {label} returned {bad} (received {_fmt(g)}, expected {_fmt(e)})\n"
                     f"  on input: {where}\n"
                     f"  Look for log or sqrt of a negative number or of zero, 0/0, or inf - inf.")
+        notes = []
+        if n_out > 1:
+            ok = [f"`{n}`" for n, g, e in zip(out_names, got, exp) if _matches((g,), (e,), rtol, atol)]
+            bad = [f"`{n}`" for n, g, e in zip(out_names, got, exp) if not _matches((g,), (e,), rtol, atol)]
+            notes.append(f"  wrong: {', '.join(bad)}" + (f"; right: {', '.join(ok)}" if ok else ""))
+        if nonnegative and any(np.any(g < -atol) for g in got):
+            notes.append("  Note: your result is negative, but a divergence is never negative.")
         raise AssertionError(
             f"{name}: wrong value (not one of the mistakes this check knows)\n"
             f"  on input: {where}\n"
             f"  expected: {_fmt_parts(exp, out_names)}\n"
-            f"  received: {_fmt_parts(got, out_names)}")
+            f"  received: {_fmt_parts(got, out_names)}"
+            + "".join("\n" + n for n in notes))
     raise AssertionError(f"{name}: internal error, please report it")  # pragma: no cover
 
 
@@ -407,12 +415,12 @@ def _ref_kl_normal(mu_q, sigma_q, mu_p, sigma_p):
 
 
 def _kl_normal_formula(mu_q, sigma_q, mu_p, sigma_p, *, half=0.5, const=-0.5, log_factor=1.0,
-                       mean_scale=None):
-    """The textbook formula with knobs to build wrong variants."""
+                       mean_scale=None, power=2):
+    """The textbook formula with knobs to build wrong variants (elementwise)."""
     mean_scale = sigma_p if mean_scale is None else mean_scale
     return (log_factor * np.log(sigma_p / sigma_q)
-            + sigma_q**2 / (2 * sigma_p**2)
-            + half * (mu_q - mu_p) ** 2 / mean_scale**2 + const)
+            + sigma_q**power / (2 * sigma_p**power)
+            + half * (mu_q - mu_p) ** 2 / mean_scale**power + const)
 
 
 def check_kl_normal(fn):
@@ -438,6 +446,9 @@ def check_kl_normal(fn):
         _Mistake("variance used where the standard deviation belongs: you squared sigma twice "
                  "(sigma⁴ where sigma² belongs).",
                  lambda mq, sq, mp, sp: _ref_kl_normal(mq, sq**2, mp, sp**2)),
+        _Mistake("standard deviation used where the variance belongs: the fractions need "
+                 "sigma_q² / (2 sigma_p²) and (mu_q - mu_p)² / (2 sigma_p²), with squares.",
+                 lambda mq, sq, mp, sp: f(mq, sq, mp, sp, power=1)),
         _Mistake("the log term uses the ratio of variances without the factor 1/2: "
                  "log(sigma_p / sigma_q) = ½ log(sigma_p² / sigma_q²).",
                  lambda mq, sq, mp, sp: f(mq, sq, mp, sp, log_factor=2.0)),
@@ -454,7 +465,7 @@ def check_kl_normal(fn):
                  lambda mq, sq, mp, sp: f(mq, sq, mp, sp, mean_scale=sq)),
     ]
     _check("check_kl_normal", fn, cases, _ref_kl_normal, mistakes,
-           arg_names=["mu_q", "sigma_q", "mu_p", "sigma_p"])
+           arg_names=["mu_q", "sigma_q", "mu_p", "sigma_p"], nonnegative=True)
 
 
 def _diag_cases(seed, n=16):
@@ -497,6 +508,9 @@ def check_kl_mvn_diag(fn):
                  lambda mq, sq, mp, sp: ref(mq, np.sqrt(sq), mp, np.sqrt(sp))),
         _Mistake("variance used where the standard deviation belongs: you squared sigma twice.",
                  lambda mq, sq, mp, sp: ref(mq, sq**2, mp, sp**2)),
+        _Mistake("standard deviation used where the variance belongs: the fractions need "
+                 "sigma_q² / (2 sigma_p²) and (mu_q - mu_p)² / (2 sigma_p²), with squares.",
+                 lambda mq, sq, mp, sp: float(np.sum(_kl_normal_formula(mq, sq, mp, sp, power=1)))),
         _Mistake("product of variances (a determinant) where a sum (the trace "
                  "tr(Σ_p⁻¹ Σ_q)) belongs, and -1/2 where -d/2 belongs: this is the error of "
                  "seed 003. E[zᵀz] = tr(Σ) + μᵀμ, not |Σ| + μᵀμ.",
@@ -519,7 +533,7 @@ def check_kl_mvn_diag(fn):
     ]
     _check("check_kl_mvn_diag", fn, _diag_cases(202), ref, mistakes,
            arg_names=["mu_q", "sigma_q", "mu_p", "sigma_p"],
-           shape_hint=" (a float: sum the per-dimension terms)")
+           shape_hint=" (a float: sum the per-dimension terms)", nonnegative=True)
 
 
 def _ref_kl_standard_normal(mu, sigma):
@@ -562,6 +576,9 @@ def check_kl_standard_normal(fn):
                  lambda mu, s: ref(mu, np.sqrt(s))),
         _Mistake("variance used where the standard deviation belongs: you squared sigma twice.",
                  lambda mu, s: ref(mu, s**2)),
+        _Mistake("standard deviation used where the variance belongs: the first term is "
+                 "sigma_j², not sigma_j.",
+                 lambda mu, s: 0.5 * float(np.sum(s + mu**2 - 1.0 - np.log(s**2)))),
         _Mistake("the log term should be log sigma² = 2 log sigma; you wrote log sigma.",
                  lambda mu, s: 0.5 * float(np.sum(s**2 + mu**2 - 1.0 - np.log(s)))),
         _Mistake("sign error: your result is minus the KL (a KL divergence is never negative).",
@@ -571,7 +588,7 @@ def check_kl_standard_normal(fn):
                  lambda mu, s: 0.5 * (s**2 + mu**2 - 1.0 - np.log(s**2))),
     ]
     _check("check_kl_standard_normal", fn, cases, ref, mistakes, arg_names=["mu", "sigma"],
-           shape_hint=" (a float: sum over the latent dimensions)")
+           shape_hint=" (a float: sum over the latent dimensions)", nonnegative=True)
 
 
 # ---------------------------------------------------------------------------
@@ -894,7 +911,7 @@ def check_alpha_divergence(fn):
                  lambda p, q, dx, a: -ref(p, q, dx, a)),
     ]
     _check("check_alpha_divergence", fn, cases, ref, mistakes, arg_names=["p", "q", "dx", "alpha"],
-           rtol=1e-6, atol=1e-8, shape_hint=" (a float)")
+           rtol=1e-6, atol=1e-8, shape_hint=" (a float)", nonnegative=True)
 
 
 # ---------------------------------------------------------------------------
@@ -1098,5 +1115,5 @@ def check_vae_kl(fn):
                  lambda mu, lv: -0.5 * (1.0 + lv - mu**2 - np.exp(lv))),
     ]
     _check("check_vae_kl", fn, cases, ref, mistakes, arg_names=["mu", "log_var"],
-           shape_hint=" (one KL per row of mu)")
+           shape_hint=" (one KL per row of mu)", nonnegative=True)
 
