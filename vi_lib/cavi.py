@@ -613,10 +613,12 @@ def cavi_linear_regression(X, y, *, alpha=1.0, a0=1e-2, b0=1e-2, max_iter=500, t
 
     Notes
     -----
-    This is Bishop (2006), §10.3 (eqs 10.87–10.95) with the roles of the two
+    This follows Bishop (2006), §10.3 (eqs 10.87–10.98) with the roles of the two
     precisions exchanged: Bishop keeps the noise precision ``beta`` known and puts a
     Gamma prior on the weight precision ``alpha``; here ``alpha`` is known and
-    ``beta`` is unknown (the variant of Bishop's exercise 10.26 with ``alpha`` fixed).
+    ``beta`` is unknown.  The updates below are derived from eq. 10.9 for this model
+    (they are checked in ``tests/test_cavi.py`` against the exact posterior, computed
+    by quadrature over ``beta``).
     The general result ``log q_j* = E_{i≠j}[log p] + const`` (Bishop eq. 10.9) gives::
 
         cov_w^{-1} = alpha I + E[beta] X^T X

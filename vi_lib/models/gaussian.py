@@ -348,8 +348,8 @@ def normal_gamma_posterior(x, mu0, lambda0, a0, b0):
 
     Notes
     -----
-    With ``xbar`` the sample mean (conjugacy; Bishop 2006, §2.3.6 and eq. 2.154;
-    Murphy 2023, §3.4.3)::
+    With ``xbar`` the sample mean (conjugacy of the Normal–Gamma prior, eq. 2.154 of
+    Bishop 2006, §2.3.6; the update is checked in the tests through Bayes' rule)::
 
         lambda_N = lambda0 + N
         mu_N     = (lambda0 mu0 + N xbar) / lambda_N
@@ -434,8 +434,8 @@ def normal_gamma_log_evidence(x, mu0, lambda0, a0, b0):
     Notes
     -----
     The ratio of prior to posterior normalising constants of the Normal–Gamma
-    family (Murphy 2023, §3.4.3.3); checked in the tests against 2-D quadrature of
-    :func:`normal_gamma_log_joint`.
+    family (``log p(x) = log p(x, mu, tau) - log p(mu, tau | x)`` at any point);
+    checked in the tests against 2-D quadrature of :func:`normal_gamma_log_joint`.
     """
     mu_n, lambda_n, a_n, b_n = normal_gamma_posterior(x, mu0, lambda0, a0, b0)
     n = np.asarray(x).size
