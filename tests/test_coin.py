@@ -143,6 +143,8 @@ def test_laplace_probability_closed_form_and_curvature(heads, tails, a0, b0):
     (lambda: coin_log_evidence(1, 2, convention="binomial"), "convention"),
     (lambda: coin_log_joint(0.5, 1, 2, -1.0, 1.0), "a0"),
     (lambda: coin_log_joint_logit(0.5, 1, -2), "tails"),
+    (lambda: coin_log_joint(np.array([0.5, np.nan]), 1, 2), "theta"),
+    (lambda: coin_log_joint_logit(np.nan, 1, 2), "eta"),
     (lambda: coin_laplace(0, 3, 1.0, 1.0, scale="probability"), "scale='probability'"),
     (lambda: coin_laplace(1, 3, scale="log"), "scale"),
 ])

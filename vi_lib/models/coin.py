@@ -186,7 +186,7 @@ def coin_log_joint(theta, heads, tails, a0=1.0, b0=1.0):
     Raises
     ------
     ValueError
-        On negative counts or non-positive prior parameters.
+        On negative counts, non-positive prior parameters or NaN in ``theta``.
 
     Notes
     -----
@@ -197,6 +197,8 @@ def coin_log_joint(theta, heads, tails, a0=1.0, b0=1.0):
     heads, tails = _check_counts(heads, tails)
     a0, b0 = _check_prior(a0, b0)
     theta = np.asarray(theta, dtype=float)
+    if np.any(np.isnan(theta)):
+        raise ValueError("theta must not contain NaN")
     inside = (theta >= 0.0) & (theta <= 1.0)
     t = np.where(inside, theta, 0.5)
     with np.errstate(divide="ignore"):
@@ -229,7 +231,7 @@ def coin_log_joint_logit(eta, heads, tails, a0=1.0, b0=1.0):
     Raises
     ------
     ValueError
-        On negative counts or non-positive prior parameters.
+        On negative counts, non-positive prior parameters or NaN in ``eta``.
 
     Notes
     -----
@@ -243,6 +245,8 @@ def coin_log_joint_logit(eta, heads, tails, a0=1.0, b0=1.0):
     heads, tails = _check_counts(heads, tails)
     a0, b0 = _check_prior(a0, b0)
     eta = np.asarray(eta, dtype=float)
+    if np.any(np.isnan(eta)):
+        raise ValueError("eta must not contain NaN")
     return ((a0 + heads) * _log_sigmoid(eta) + (b0 + tails) * _log_sigmoid(-eta)
             - special.betaln(a0, b0))
 
