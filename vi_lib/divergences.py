@@ -49,7 +49,7 @@ import numbers
 import warnings
 
 import numpy as np
-from scipy import integrate, stats
+from scipy import integrate, linalg, stats
 
 __all__ = [
     "kl_normal",
@@ -94,17 +94,16 @@ def _first_bad(arr, good):
 
 def _location(name, x):
     arr = _as_array(name, x)
-    ok = np.isfinite(arr)
-    if not ok.all():
-        raise ValueError(f"{name} must be finite, got {_first_bad(arr, ok)}")
+    # min/max propagate NaN: two reductions instead of a full boolean temporary
+    if arr.size and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
+        raise ValueError(f"{name} must be finite, got {_first_bad(arr, np.isfinite(arr))}")
     return arr
 
 
 def _scale(name, x):
     arr = _as_array(name, x)
-    ok = (arr > 0.0) & (arr < np.inf)
-    if not ok.all():
-        bad = _first_bad(arr, ok)
+    if arr.size and not (arr.min() > 0.0 and arr.max() < np.inf):
+        bad = _first_bad(arr, (arr > 0.0) & (arr < np.inf))
         if np.isnan(bad) or np.isinf(bad):
             raise ValueError(f"{name} must be finite and > 0, got {bad}")
         raise ValueError(f"{name} must be > 0, got {bad}")
@@ -179,8 +178,11 @@ def _expm1mx_series(x):
     """
     acc = np.full_like(x, _EXPM1MX_COEF[0])
     for c in _EXPM1MX_COEF[1:]:
-        acc = acc * x + c
-    return acc * x * x
+        acc *= x
+        acc += c
+    acc *= x
+    acc *= x
+    return acc
 
 
 def _expm1mx(x):
@@ -351,10 +353,48 @@ def kl_normal(mu_q, sigma_q, mu_p, sigma_p):
 
 
 def _kl_normal(mu_q, sigma_q, mu_p, sigma_p):
-    t, ratio = _log_ratio(sigma_q, sigma_p)
-    delta = _standardised_difference(mu_q, mu_p, sigma_p)
-    with np.errstate(over="ignore"):
-        return _half_f_of_2t(t, ratio) + _half_square(delta)
+    """Core of kl_normal on validated, equally shaped arrays.
+
+    Written with in-place operations and index subsets for the rare branches:
+    the common path costs about as much memory traffic as the textbook formula.
+    """
+    shape = np.shape(mu_q)
+    mu_q, sigma_q, mu_p, sigma_p = (np.ascontiguousarray(x).reshape(-1)
+                                    for x in (mu_q, sigma_q, mu_p, sigma_p))
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        ratio = sigma_q / sigma_p
+        t = np.log(ratio)
+        # (e^{2t} - 1 - 2t) / 2 = ratio^2 / 2 - 1/2 - t, exact enough for |t| >= 1/4
+        out = np.multiply(ratio, 0.5)
+        out *= ratio
+        out -= 0.5
+        out -= t
+        if ratio.size and not (ratio.min() > 1e-300 and ratio.max() < 1e300):
+            # ratio under/overflowed (or is subnormal): t from the logarithms
+            idx = np.flatnonzero(~((ratio > 1e-300) & (ratio < 1e300)))
+            r_i = ratio[idx]
+            t_i = np.log(sigma_q[idx]) - np.log(sigma_p[idx])
+            out[idx] = (0.5 * r_i) * r_i - 0.5 - t_i
+        idx = np.flatnonzero((t < 0.25) & (t > -0.25))
+        if idx.size:
+            # q ~ p: t = log1p((sigma_q - sigma_p) / sigma_p) (exact difference) and the series
+            s_p = sigma_p[idx]
+            t_i = np.log1p((sigma_q[idx] - s_p) / s_p)
+            t_i *= 2.0
+            out[idx] = 0.5 * _expm1mx_series(t_i)
+        delta = np.subtract(mu_q, mu_p)
+        overflow = delta.size and not (np.isfinite(delta.min()) and np.isfinite(delta.max()))
+        if overflow:
+            idx = np.flatnonzero(~np.isfinite(delta))
+        delta /= sigma_p
+        if overflow:
+            # |mu| near the float64 limit: divide first (no cancellation, signs differ)
+            delta[idx] = mu_q[idx] / sigma_p[idx] - mu_p[idx] / sigma_p[idx]
+        # + delta^2 / 2, as (delta / 2) * delta so that it overflows only if the result does
+        half = np.multiply(delta, 0.5, out=ratio)
+        half *= delta
+        out += half
+    return out.reshape(shape)
 
 
 def kl_mvn_diag(mu_q, sigma_q, mu_p, sigma_p):
@@ -413,8 +453,42 @@ def kl_mvn_diag(mu_q, sigma_q, mu_p, sigma_p):
 
 
 def _solve_lower(chol, b):
-    """Solve chol @ x = b for lower-triangular chol, batched (b has shape (..., d, k))."""
-    return np.linalg.solve(chol, b)
+    """Solve chol @ x = b for lower-triangular chol, batched (b has shape (..., d, k)).
+
+    Forward substitution vectorised over the batch (NumPy has no batched
+    triangular solve; ``np.linalg.solve`` would factorise again and is ~10x
+    slower for small matrices). Backward stable (Higham 2002, thm 8.5).
+    """
+    chol, b = np.asarray(chol), np.asarray(b)
+    if chol.ndim == 2 and b.ndim == 2:
+        return linalg.solve_triangular(chol, b, lower=True, check_finite=False)
+    d = chol.shape[-1]
+    x = np.empty(np.broadcast_shapes(chol.shape[:-2], b.shape[:-2]) + b.shape[-2:])
+    for i in range(d):
+        acc = b[..., i, :]
+        if i:
+            acc = acc - np.einsum("...k,...kj->...j", chol[..., i, :i], x[..., :i, :])
+        x[..., i, :] = acc / chol[..., i, i, None]
+    return x
+
+
+def _shifted_cholesky(e):
+    """K lower triangular with (I + K)(I + K)^T = I + e, for symmetric e of shape (n, d, d).
+
+    The Cholesky recurrence written for the deviation from the identity, so that
+    K keeps its relative accuracy when e is tiny (the factor of I + e itself
+    would round 1 + K_jj). Requires I + e positive definite.
+    """
+    d = e.shape[-1]
+    k = np.zeros_like(e)
+    for j in range(d):
+        s = e[:, j, j] - np.einsum("nk,nk->n", k[:, j, :j], k[:, j, :j])
+        kjj = s / (1.0 + np.sqrt(np.maximum(1.0 + s, np.finfo(float).tiny)))
+        k[:, j, j] = kjj
+        if j + 1 < d:
+            rhs = e[:, j + 1:, j] - np.einsum("nik,nk->ni", k[:, j + 1:, :j], k[:, j, :j])
+            k[:, j + 1:, j] = rhs / (1.0 + kjj)[:, None]
+    return k
 
 
 def _mvn_parts(mu_q, cov_q, mu_p, cov_p, need_chol_q=True):
@@ -493,24 +567,31 @@ def kl_mvn(mu_q, cov_q, mu_p, cov_p):
         - d - \log\frac{\det\Sigma_q}{\det\Sigma_p}
         + (\mu_q-\mu_p)^\top\Sigma_p^{-1}(\mu_q-\mu_p)\Big]
 
-    (Kullback and Leibler 1951; Bishop 2006, eq. 10.x family; Murphy 2023).
+    (Kullback and Leibler 1951 for the definition; the Gaussian closed form is
+    standard, e.g. Murphy 2023).
     Write :math:`\Sigma_p = L_pL_p^\top`, :math:`\Sigma_q = L_qL_q^\top` and
-    :math:`C = L_p^{-1}L_q` (lower triangular, diagonal
-    :math:`c_i = L_{q,ii}/L_{p,ii}`). Then the covariance part equals
+    :math:`C = L_p^{-1}L_q` (lower triangular with diagonal
+    :math:`c_i = L_{q,ii}/L_{p,ii}`), so that :math:`\Sigma_p^{-1}\Sigma_q` is
+    similar to :math:`CC^\top`. Then the covariance part equals
 
     .. math::
 
         \operatorname{tr}(CC^\top) - d - 2\sum_i\log c_i
         = \sum_{i>j} C_{ij}^2 + \sum_i \big(e^{2\log c_i} - 1 - 2\log c_i\big),
 
-    a sum of non-negative terms evaluated like :func:`kl_normal`, and the mean
-    part is :math:`\|L_p^{-1}(\mu_q-\mu_p)\|^2`. When the covariance part is
-    small (below one nat) the off-diagonal of :math:`C` is itself a small
-    difference of rounded numbers, so it is recomputed from the eigenvalues
-    :math:`\varepsilon_i` of :math:`E = L_p^{-1}(\Sigma_q-\Sigma_p)L_p^{-\top}`
-    as :math:`\sum_i (\varepsilon_i - \log(1+\varepsilon_i))`, which uses the
-    difference :math:`\Sigma_q-\Sigma_p` of the inputs directly. Forward error
-    is of order :math:`d\,\kappa(\Sigma_p)\,u` relative (Higham 2002, ch. 8, 10).
+    a sum of non-negative terms (each diagonal one evaluated like
+    :func:`kl_normal`), and the mean part is
+    :math:`\|L_p^{-1}(\mu_q-\mu_p)\|^2`. No term is subtracted from another,
+    so the result is never negative. When the covariance part is below one nat,
+    the off-diagonal of :math:`C` is a small difference of rounded numbers;
+    it is then recomputed from
+    :math:`E = L_p^{-1}(\Sigma_q-\Sigma_p)L_p^{-\top}`, which uses the
+    difference of the inputs directly: the Cholesky recurrence written for
+    the deviation :math:`K` in :math:`(I+K)(I+K)^\top = I+E` gives the same
+    sum with :math:`K` in place of :math:`C - I`. Cholesky factorisation and
+    forward substitution are backward stable (Higham 2002, ch. 8 and 10); the
+    test suite checks a relative error below 1e-9 against 60-digit references
+    for condition numbers up to 1e3, nearly identical pairs included.
 
     Examples
     --------
@@ -529,27 +610,30 @@ def _kl_mvn(mu_q, cov_q, chol_q, mu_p, cov_p, chol_p):
     mu_q, mu_p = mu_q.reshape(-1, d), mu_p.reshape(-1, d)
     cov_q, chol_q = cov_q.reshape(-1, d, d), chol_q.reshape(-1, d, d)
     cov_p, chol_p = cov_p.reshape(-1, d, d), chol_p.reshape(-1, d, d)
-    # Mean part: || L_p^{-1} (mu_q - mu_p) ||^2.
-    z = _solve_lower(chol_p, (mu_q - mu_p)[..., None])[..., 0]
-    mean_part = np.sum(z * z, axis=-1)
-    # Covariance part from C = L_p^{-1} L_q.
-    dq = np.diagonal(chol_q, axis1=-2, axis2=-1)
-    dp = np.diagonal(chol_p, axis1=-2, axis2=-1)
-    t, ratio = _log_ratio(np.ascontiguousarray(dq), np.ascontiguousarray(dp))
-    diag_part = 2.0 * np.sum(_half_f_of_2t(t, ratio), axis=-1)
+    # One forward substitution for [L_q | mu_q - mu_p]: C = L_p^{-1} L_q and z.
+    rhs = np.concatenate([chol_q, (mu_q - mu_p)[..., None]], axis=-1)
+    sol = _solve_lower(chol_p, rhs)
+    c, z = sol[..., :d], sol[..., d]
+    mean_part = np.einsum("ni,ni->n", z, z)
+    # Covariance part: sum_{i>j} C_ij^2 + sum_i f(2 log c_i), c_i = L_q,ii / L_p,ii.
+    dq = np.ascontiguousarray(np.diagonal(chol_q, axis1=-2, axis2=-1))
+    dp = np.ascontiguousarray(np.diagonal(chol_p, axis1=-2, axis2=-1))
+    t, ratio = _log_ratio(dq, dp)
+    cov_part = 2.0 * np.sum(_half_f_of_2t(t, ratio), axis=-1)
     if d > 1:
-        c = _solve_lower(chol_p, chol_q)
         off = np.tril(c, -1)
-        cov_part = diag_part + np.sum(off * off, axis=(-2, -1))
-    else:
-        cov_part = diag_part
-    # Nearly equal covariances: recompute from the eigenvalues of E.
-    near = cov_part < 1.0
-    if d > 1 and np.any(near):
+        cov_part += np.einsum("nij,nij->n", off, off)
+    # Nearly equal covariances: the off-diagonal of C is then a small difference of
+    # rounded numbers. Recompute from E = L_p^{-1} (cov_q - cov_p) L_p^{-T} and its
+    # shifted Cholesky factor (I + K)(I + K)^T = I + E: the same sum with K for C - I.
+    near = np.flatnonzero(cov_part < 1.0)
+    if d > 1 and near.size:
         e = _whitened_difference(cov_q[near], cov_p[near], chol_p[near])
-        eps = np.linalg.eigvalsh(e)
-        # eps - log1p(eps) = f(log1p(eps)) with f(x) = exp(x) - 1 - x >= 0.
-        cov_part[near] = np.sum(_expm1mx(np.log1p(eps)), axis=-1)
+        k = _shifted_cholesky(e)
+        kd = np.diagonal(k, axis1=-2, axis2=-1)
+        off = np.tril(k, -1)
+        cov_part[near] = (np.einsum("nij,nij->n", off, off)
+                          + np.sum(_expm1mx(2.0 * np.log1p(kd)), axis=-1))
     return (0.5 * (cov_part + mean_part)).reshape(batch)
 
 
