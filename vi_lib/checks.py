@@ -287,6 +287,36 @@ def _rng(seed):
     return np.random.default_rng(seed)
 
 
+_CHECK_DOC = """
+    Parameters
+    ----------
+    fn : callable
+        The student's function, called with the arguments described above on many
+        inputs (hand-picked edge cases and seeded random ones; copies, so that it may
+        modify them).
+
+    Returns
+    -------
+    None
+        After printing one line starting with ``✓`` when every result is right
+        (relative tolerance 1e-6).
+
+    Raises
+    ------
+    AssertionError
+        When a result is wrong, ``fn`` raises (``NotImplementedError`` is reported as
+        "not implemented yet"), or returns None, NaN, a wrong type or shape. The message
+        names the mistake when it is one this check knows, and otherwise shows one
+        failing input with the expected and the received value.
+"""
+
+
+def _student_check(check):
+    """Decorator: append the Parameters/Returns/Raises sections shared by every check."""
+    check.__doc__ = (check.__doc__ or "").rstrip() + "\n" + _CHECK_DOC
+    return check
+
+
 # ---------------------------------------------------------------------------
 # 01 Bayesian recap: the coin toss (Beta-Bernoulli)
 # ---------------------------------------------------------------------------
@@ -308,6 +338,7 @@ def _ref_coin_posterior(a, b, heads, tails):
     return a + heads, b + tails
 
 
+@_student_check
 def check_coin_posterior(fn):
     """Check ``fn(a, b, heads, tails) -> (a_post, b_post)``: the Beta posterior of the coin.
 
@@ -335,6 +366,7 @@ def _ref_coin_log_evidence(a, b, heads, tails):
     return special.betaln(a + heads, b + tails) - special.betaln(a, b)
 
 
+@_student_check
 def check_coin_log_evidence(fn):
     """Check ``fn(a, b, heads, tails) -> log p(X)`` for one sequence of tosses (nats).
 
@@ -374,6 +406,7 @@ def _ref_coin_laplace(a, b, heads, tails):
     return mode, 1.0 / np.sqrt(curvature)
 
 
+@_student_check
 def check_coin_laplace(fn):
     """Check ``fn(a, b, heads, tails) -> (mode, sd)``: Laplace approximation on the probability scale.
 
@@ -423,6 +456,7 @@ def _kl_normal_formula(mu_q, sigma_q, mu_p, sigma_p, *, half=0.5, const=-0.5, lo
             + half * (mu_q - mu_p) ** 2 / mean_scale**power + const)
 
 
+@_student_check
 def check_kl_normal(fn):
     """Check ``fn(mu_q, sigma_q, mu_p, sigma_p) -> KL(N(mu_q, sigma_q²) ‖ N(mu_p, sigma_p²))``.
 
@@ -488,6 +522,7 @@ def _ref_kl_mvn_diag(mu_q, sigma_q, mu_p, sigma_p):
     return float(kl_mvn_diag(mu_q, sigma_q, mu_p, sigma_p))
 
 
+@_student_check
 def check_kl_mvn_diag(fn):
     """Check ``fn(mu_q, sigma_q, mu_p, sigma_p) -> float``: KL between diagonal Gaussians.
 
@@ -540,6 +575,7 @@ def _ref_kl_standard_normal(mu, sigma):
     return 0.5 * float(np.sum(sigma**2 + mu**2 - 1.0 - np.log(sigma**2)))
 
 
+@_student_check
 def check_kl_standard_normal(fn):
     """Check ``fn(mu, sigma) -> KL(N(mu, diag sigma²) ‖ N(0, I))``, the VAE term (nats).
 
@@ -599,6 +635,7 @@ def _ref_entropy(probs):
     return float(np.sum(special.entr(probs)))
 
 
+@_student_check
 def check_entropy_discrete(fn):
     """Check ``fn(probs) -> H`` in nats for a 1-D array of probabilities (zeros allowed)."""
     rng = _rng(301)
@@ -653,6 +690,7 @@ def _ref_elbo_mc(log_joint, log_q, samples):
     return float(np.mean(np.asarray(log_joint(samples)) - np.asarray(log_q(samples))))
 
 
+@_student_check
 def check_elbo_monte_carlo(fn):
     """Check ``fn(log_joint, log_q, samples) -> float``: Monte Carlo ELBO from samples of q.
 
@@ -689,6 +727,7 @@ def _ref_elbo_beta_coin(a_q, b_q, a, b, heads, tails):
     return e + h
 
 
+@_student_check
 def check_elbo_beta_coin(fn):
     """Check ``fn(a_q, b_q, a, b, heads, tails) -> ELBO`` of q = Beta(a_q, b_q) for the coin (nats)."""
     rng = _rng(303)
@@ -756,6 +795,7 @@ def _ref_cavi_factor(mu, precision, m, j):
     return float(mean), float(1.0 / lam_jj)
 
 
+@_student_check
 def check_cavi_factor(fn):
     """Check ``fn(mu, precision, m, j) -> (mean_j, var_j)``: the optimal factor q_j*.
 
@@ -795,6 +835,7 @@ def _ref_cavi_sweep(mu, precision, m):
     return m
 
 
+@_student_check
 def check_cavi_sweep(fn):
     """Check ``fn(mu, precision, m) -> new m``: one CAVI sweep over j = 0, ..., d-1, in order."""
     def jacobi(mu, lam, m):
@@ -831,6 +872,7 @@ def _ref_mean_field_variances(cov):
     return 1.0 / np.diag(np.linalg.inv(cov)), np.diag(cov).copy()
 
 
+@_student_check
 def check_mean_field_variances(fn):
     """Check ``fn(cov) -> (var_reverse, var_forward)``: factorised Gaussian fits of N(mu, cov).
 
@@ -870,6 +912,7 @@ def _ref_alpha_divergence(p, q, dx, alpha):
     return float(4.0 / (1.0 - alpha**2) * (1.0 - integral))
 
 
+@_student_check
 def check_alpha_divergence(fn):
     """Check ``fn(p, q, dx, alpha) -> D_alpha(p ‖ q)`` for densities on a uniform grid.
 
@@ -932,6 +975,7 @@ _TEST_FUNCTIONS = [
 ]
 
 
+@_student_check
 def check_score_function_grad(fn):
     """Check ``fn(f_values, z, mu, sigma) -> (grad_mu, grad_sigma)``: score-function estimator.
 
@@ -972,6 +1016,7 @@ def _ref_reparam_grad(df, mu, sigma, eps):
     return float(np.mean(g)), float(np.mean(g * eps))
 
 
+@_student_check
 def check_reparam_grad(fn):
     """Check ``fn(df, mu, sigma, eps) -> (grad_mu, grad_sigma)``: reparameterisation estimator.
 
@@ -1023,6 +1068,7 @@ def _ref_blr_posterior(X, y, alpha, beta):
     return beta * cov @ X.T @ y, cov
 
 
+@_student_check
 def check_blr_posterior(fn):
     """Check ``fn(X, y, alpha, beta) -> (mean, cov)``: exact posterior of Bayesian linear regression.
 
@@ -1056,6 +1102,7 @@ def _ref_mf_blr_variances(X, alpha, beta):
     return 1.0 / np.diag(A)
 
 
+@_student_check
 def check_mean_field_blr_variances(fn):
     """Check ``fn(X, alpha, beta) -> var``: variances of the mean-field KL(q ‖ p) fit, 1 / A_ii."""
     mistakes = [
@@ -1077,6 +1124,7 @@ def _ref_vae_kl(mu, log_var):
     return -0.5 * np.sum(1.0 + log_var - mu**2 - np.exp(log_var), axis=1)
 
 
+@_student_check
 def check_vae_kl(fn):
     """Check ``fn(mu, log_var) -> kl``: per-row KL(N(mu_i, diag exp(log_var_i)) ‖ N(0, I)).
 
