@@ -9,11 +9,12 @@ Blundell et al. 2015) and on the variational autoencoder (Kingma & Welling 2014)
   (KL from a diagonal Gaussian to N(0, I), the VAE's KL term).
 - A small multilayer perceptron: :func:`init_mlp`, :func:`mlp`.
 - A mean-field Gaussian over the weights of an MLP: :func:`init_mean_field`,
-  :func:`mean_field_sigma`, :func:`sample_mean_field`, :func:`kl_mean_field`,
+  :func:`mean_field_sigma`, :func:`reparameterise`, :func:`sample_mean_field`, :func:`kl_mean_field`,
   and the negative ELBO of Bayes by Backprop, :func:`bbb_loss`.
 - A Gaussian-encoder / Bernoulli-decoder VAE: :func:`init_vae`, :func:`vae_encode`,
   :func:`vae_decode`, :func:`vae_elbo`.
-- :func:`fit`, a whole optax optimisation compiled into one ``jax.lax.scan``.
+- :func:`fit`, a whole optax optimisation compiled into one ``jax.lax.scan``, with the
+  random draws of every step passed in as data.
 
 The module works in whatever precision JAX is set to (float32 by default, which
 is enough for the neural-network examples). Nats throughout; ``sigma`` is a
@@ -36,6 +37,7 @@ __all__ = [
     "mlp",
     "init_mean_field",
     "mean_field_sigma",
+    "reparameterise",
     "sample_mean_field",
     "kl_mean_field",
     "gaussian_log_likelihood",
@@ -169,13 +171,14 @@ def softplus_inverse(sigma):
 # A small multilayer perceptron
 # ----------------------------------------------------------------------------
 
-def init_mlp(key, sizes, *, scale=1.0):
+def init_mlp(rng, sizes, *, scale=1.0):
     """Random weights for an MLP with layer widths ``sizes``.
 
     Parameters
     ----------
-    key : jax.Array
-        PRNG key.
+    rng : numpy.random.Generator
+        Seeded NumPy generator (drawing here, not with ``jax.random``, avoids compiling
+        a handful of one-off JAX operations).
     sizes : sequence of int
         Widths ``(d_in, h_1, ..., d_out)``; at least two entries.
     scale : float
@@ -184,7 +187,8 @@ def init_mlp(key, sizes, *, scale=1.0):
     Returns
     -------
     list of dict
-        One ``{"W": (d_k, d_{k+1}), "b": (d_{k+1},)}`` per layer.
+        One ``{"W": (d_k, d_{k+1}), "b": (d_{k+1},)}`` per layer, as JAX arrays in JAX's
+        default float type.
 
     Raises
     ------
@@ -194,10 +198,12 @@ def init_mlp(key, sizes, *, scale=1.0):
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"sizes must list >= 2 positive widths, got {sizes}")
-    keys = jax.random.split(key, len(sizes) - 1)
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     return [
-        {"W": scale * jax.random.normal(k, (m, n)) / jnp.sqrt(m), "b": jnp.zeros(n)}
-        for k, m, n in zip(keys, sizes[:-1], sizes[1:])
+        {"W": jnp.asarray(scale * rng.standard_normal((m, n)) / np.sqrt(m)),
+         "b": jnp.zeros(n)}
+        for m, n in zip(sizes[:-1], sizes[1:])
     ]
 
 
@@ -225,12 +231,12 @@ def mlp(params, x, activation=jax.nn.tanh):
 # Mean-field Gaussian over the weights (Bayes by Backprop)
 # ----------------------------------------------------------------------------
 
-def init_mean_field(key, sizes, *, sigma_init=1e-2, scale=1.0):
+def init_mean_field(rng, sizes, *, sigma_init=1e-2, scale=1.0):
     """A mean-field Gaussian q(w) over the weights of an MLP, as flat vectors.
 
     Parameters
     ----------
-    key : jax.Array
+    rng : numpy.random.Generator
     sizes : sequence of int
         Layer widths, as for :func:`init_mlp`.
     sigma_init : float
@@ -252,8 +258,8 @@ def init_mean_field(key, sizes, *, sigma_init=1e-2, scale=1.0):
     ``jax.random.normal``, which keeps the compiled training loop small.
     """
     _check_positive("sigma_init", sigma_init)
-    mu, unravel = ravel_pytree(init_mlp(key, sizes, scale=scale))
-    rho = jnp.full_like(mu, softplus_inverse(sigma_init))
+    mu, unravel = ravel_pytree(init_mlp(rng, sizes, scale=scale))
+    rho = jnp.full_like(mu, float(np.log(np.expm1(sigma_init))))
     return {"mu": mu, "rho": rho}, unravel
 
 
@@ -262,8 +268,17 @@ def mean_field_sigma(q):
     return jax.nn.softplus(q["rho"])
 
 
+def reparameterise(q, eps):
+    """Weights ``w = mu + softplus(rho) * eps`` for standard-normal ``eps`` of shape ``(..., P)``.
+
+    The reparameterisation trick: ``w`` is a draw from q when ``eps ~ N(0, I)``, and gradients
+    flow to ``q["mu"]`` and ``q["rho"]``.
+    """
+    return q["mu"] + mean_field_sigma(q) * eps
+
+
 def sample_mean_field(key, q, num_samples=1):
-    """Reparameterised draws ``w = mu + sigma * eps``, ``eps ~ N(0, I)``, from q.
+    """Draws from q with ``jax.random``: shape ``(num_samples, P)``, see :func:`reparameterise`.
 
     Parameters
     ----------
@@ -271,14 +286,9 @@ def sample_mean_field(key, q, num_samples=1):
     q : dict
         ``{"mu": (P,), "rho": (P,)}`` from :func:`init_mean_field`.
     num_samples : int
-
-    Returns
-    -------
-    jax.Array, shape (num_samples, P)
-        Gradients flow to ``q["mu"]`` and ``q["rho"]`` (the reparameterisation trick).
     """
     eps = jax.random.normal(key, (num_samples,) + q["mu"].shape, q["mu"].dtype)
-    return q["mu"] + mean_field_sigma(q) * eps
+    return reparameterise(q, eps)
 
 
 def kl_mean_field(q, sigma_prior):
@@ -296,15 +306,16 @@ def gaussian_log_likelihood(y, mean, sigma):
     return jnp.sum(-0.5 * z**2 - jnp.log(sigma) - 0.5 * jnp.log(2 * jnp.pi))
 
 
-def bbb_loss(q, key, x, y, unravel, *, noise_sigma, sigma_prior, num_samples=1,
-             activation=jax.nn.tanh):
+def bbb_loss(q, eps, x, y, unravel, *, noise_sigma, sigma_prior, activation=jax.nn.tanh):
     r"""Negative ELBO of Bayes by Backprop for regression with Gaussian noise.
 
     Parameters
     ----------
     q : dict
         Mean-field q over the MLP weights (:func:`init_mean_field`).
-    key : jax.Array
+    eps : array, shape (S, P)
+        Standard-normal draws; the expected log-likelihood is averaged over the ``S``
+        weight vectors ``reparameterise(q, eps)``.
     x : array, shape (n, d_in)
     y : array, shape (n, d_out)
     unravel : callable
@@ -313,8 +324,6 @@ def bbb_loss(q, key, x, y, unravel, *, noise_sigma, sigma_prior, num_samples=1,
         Known standard deviation of the observation noise.
     sigma_prior : float
         Prior standard deviation of every weight.
-    num_samples : int
-        Monte Carlo draws of the weights for the expected log-likelihood.
     activation : callable
         Hidden-layer nonlinearity of the MLP.
 
@@ -328,7 +337,7 @@ def bbb_loss(q, key, x, y, unravel, *, noise_sigma, sigma_prior, num_samples=1,
     def loglik(w):
         return gaussian_log_likelihood(y, mlp(unravel(w), x, activation), noise_sigma)
 
-    ws = sample_mean_field(key, q, num_samples)
+    ws = reparameterise(q, eps)
     return kl_mean_field(q, sigma_prior) - jnp.mean(jax.vmap(loglik)(ws))
 
 
@@ -336,12 +345,12 @@ def bbb_loss(q, key, x, y, unravel, *, noise_sigma, sigma_prior, num_samples=1,
 # Variational autoencoder (Gaussian encoder, Bernoulli decoder)
 # ----------------------------------------------------------------------------
 
-def init_vae(key, data_dim, hidden, latent_dim):
+def init_vae(rng, data_dim, hidden, latent_dim):
     """Weights of an MLP encoder ``x -> (mu, log sigma)`` and decoder ``z -> logits``.
 
     Parameters
     ----------
-    key : jax.Array
+    rng : numpy.random.Generator
     data_dim, hidden, latent_dim : int
         Sizes of the data vector, of the one hidden layer, and of the latent z.
 
@@ -351,10 +360,9 @@ def init_vae(key, data_dim, hidden, latent_dim):
         ``{"encoder": mlp params (data_dim -> hidden -> 2 latent_dim),
         "decoder": mlp params (latent_dim -> hidden -> data_dim)}``.
     """
-    k1, k2 = jax.random.split(key)
     return {
-        "encoder": init_mlp(k1, (data_dim, hidden, 2 * latent_dim)),
-        "decoder": init_mlp(k2, (latent_dim, hidden, data_dim)),
+        "encoder": init_mlp(rng, (data_dim, hidden, 2 * latent_dim)),
+        "decoder": init_mlp(rng, (latent_dim, hidden, data_dim)),
     }
 
 
@@ -370,14 +378,16 @@ def vae_decode(params, z):
     return mlp(params["decoder"], z)
 
 
-def vae_elbo(params, key, x, kl_fn=kl_standard_normal):
-    r"""ELBO of each data vector, one reparameterised sample of z (nats).
+def vae_elbo(params, eps, x, kl_fn=kl_standard_normal):
+    r"""ELBO of each data vector with reparameterised draws of z (nats).
 
     Parameters
     ----------
     params : dict
         From :func:`init_vae`.
-    key : jax.Array
+    eps : array, shape (..., n, latent_dim)
+        Standard-normal draws; ``z = mu(x) + sigma(x) * eps``. A leading axis gives several
+        draws per data vector.
     x : array, shape (n, data_dim)
         Binary data (0/1).
     kl_fn : callable
@@ -385,12 +395,11 @@ def vae_elbo(params, key, x, kl_fn=kl_standard_normal):
 
     Returns
     -------
-    jax.Array, shape (n,)
-        :math:`\log p(x\mid z) - \mathrm{KL}(q(z\mid x)\,\|\,\mathcal N(0, I))` with
-        :math:`z = \mu(x) + \sigma(x)\odot\varepsilon` (Kingma & Welling 2014, eq. 10).
+    jax.Array, shape (..., n)
+        :math:`\log p(x\mid z) - \mathrm{KL}(q(z\mid x)\,\|\,\mathcal N(0, I))`
+        (Kingma & Welling 2014, eq. 10, with one draw of z per entry of ``eps``).
     """
     mu, sigma = vae_encode(params, x)
-    eps = jax.random.normal(key, mu.shape, mu.dtype)
     z = mu + sigma * eps
     logits = vae_decode(params, z)
     # log Bernoulli(x | sigmoid(logits)) = x * logits - softplus(logits)
@@ -402,21 +411,19 @@ def vae_elbo(params, key, x, kl_fn=kl_standard_normal):
 # Training loop compiled into one scan
 # ----------------------------------------------------------------------------
 
-def fit(loss_fn, params, optimizer, num_steps, key):
+def fit(loss_fn, params, optimizer, xs):
     """Minimise a stochastic loss with an optax optimiser, all steps in one ``lax.scan``.
 
     Parameters
     ----------
     loss_fn : callable
-        ``loss_fn(params, key, step) -> scalar``; ``step`` is the step index (an int array),
-        useful to pick a minibatch.
+        ``loss_fn(params, x_t) -> scalar``, where ``x_t`` is step ``t``'s slice of ``xs``.
     params : pytree
         Initial parameters.
     optimizer : optax.GradientTransformation
-    num_steps : int
-        Number of gradient steps (>= 1).
-    key : jax.Array
-        PRNG key; one fresh subkey per step.
+    xs : pytree of arrays
+        Per-step inputs with a common leading axis of length ``num_steps`` (>= 1): the
+        random draws and minibatch indices of each step.
 
     Returns
     -------
@@ -428,24 +435,30 @@ def fit(loss_fn, params, optimizer, num_steps, key):
     Raises
     ------
     ValueError
-        If ``num_steps < 1``.
+        If ``xs`` is empty or its leaves disagree on the number of steps.
+
+    Notes
+    -----
+    The randomness comes in as data (drawn beforehand, e.g. with a seeded NumPy
+    generator) rather than from ``jax.random`` inside the loop: on CPU, the
+    counter-based PRNG inside a scanned, differentiated step roughly doubled XLA's
+    compile time for the course's models, and compile time dominates these short runs.
     """
-    num_steps = int(num_steps)
-    if num_steps < 1:
-        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+    leaves = jax.tree_util.tree_leaves(xs)
+    lengths = {int(np.shape(a)[0]) if np.ndim(a) else -1 for a in leaves}
+    if not leaves or len(lengths) != 1 or min(lengths) < 1:
+        raise ValueError(f"xs must hold arrays with one common leading length >= 1 (the number "
+                         f"of steps), got leading lengths {sorted(lengths)}")
 
     @jax.jit
-    def run(params, key):
-        def step(carry, inputs):
+    def run(params, xs):
+        def step(carry, x_t):
             params, opt_state = carry
-            k, i = inputs
-            loss, grads = jax.value_and_grad(loss_fn)(params, k, i)
+            loss, grads = jax.value_and_grad(loss_fn)(params, x_t)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), loss
 
-        keys = jax.random.split(key, num_steps)
-        (params, _), losses = jax.lax.scan(
-            step, (params, optimizer.init(params)), (keys, jnp.arange(num_steps)))
+        (params, _), losses = jax.lax.scan(step, (params, optimizer.init(params)), xs)
         return params, losses
 
-    return run(params, key)
+    return run(params, xs)
