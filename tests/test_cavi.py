@@ -16,6 +16,16 @@ ELBO_SLACK = 1e-12
 def assert_non_decreasing(elbo):
     elbo = np.asarray(elbo)
     assert np.all(np.diff(elbo) >= -ELBO_SLACK * np.maximum(1.0, np.abs(elbo[1:]))), np.diff(elbo).min()
+    assert cavi.elbo_is_non_decreasing(elbo, rtol=ELBO_SLACK)
+
+
+def test_elbo_is_non_decreasing():
+    assert cavi.elbo_is_non_decreasing([-5.0, -4.0, -4.0])
+    assert cavi.elbo_is_non_decreasing([-1e6, -1e6 - 1e-7])          # within 1e-12 relative
+    assert not cavi.elbo_is_non_decreasing([-5.0, -4.0, -4.1])
+    assert not cavi.elbo_is_non_decreasing([0.0, -1e-9])
+    with pytest.raises(ValueError, match="elbo"):
+        cavi.elbo_is_non_decreasing([0.0, np.nan])
 
 
 # =========================================================================== (a) factorised Gaussian
