@@ -85,17 +85,20 @@ def init_params(dim, family="full-rank", *, loc=None, scale=0.1):
         ``{"loc": (dim,), "raw_scale": (dim,) or (dim, dim)}``, float64.
     """
     _check_family(family)
-    if not (float(scale) > 0 and jnp.isfinite(scale)):
+    try:
+        scale = float(scale)
+    except (TypeError, ValueError):
+        raise ValueError(f"scale must be a positive number, got {scale!r}") from None
+    if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be > 0, got {scale!r}")
-    loc = jnp.zeros(dim) if loc is None else jnp.asarray(loc, dtype=jnp.float64)
+    loc = np.zeros(dim) if loc is None else np.asarray(loc, dtype=np.float64)
     if loc.shape != (dim,):
         raise ValueError(f"loc must have shape (dim,) = ({dim},), got {loc.shape}")
-    log_s = jnp.log(float(scale))
-    if family == "mean-field":
-        raw = jnp.full(dim, log_s)
-    else:
-        raw = jnp.diag(jnp.full(dim, log_s))
-    return {"loc": loc, "raw_scale": raw}
+    raw = np.full(dim, np.log(scale))
+    if family == "full-rank":
+        raw = np.diag(raw)
+    # Built with NumPy (no JAX ops to compile), stored as float64 JAX arrays.
+    return {"loc": jnp.asarray(loc), "raw_scale": jnp.asarray(raw)}
 
 
 def scale_tril(params):
