@@ -289,3 +289,37 @@ def test_linear_regression_rejects_bad_input():
 def test_lazy_import_from_package():
     assert vi_lib.cavi.cavi_linear_regression is cavi.cavi_linear_regression
     assert special.digamma(1.0) < 0  # scipy.special is importable for the ELBO
+
+
+# =========================================================================== property tests
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+finite = st.floats(-5.0, 5.0, allow_nan=False)
+scale = st.floats(0.1, 5.0, allow_nan=False)
+
+
+@settings(max_examples=30, deadline=None)
+@given(m1=finite, m2=finite, s1=scale, s2=scale, rho=st.floats(-0.95, 0.95), i1=finite, i2=finite)
+def test_property_factorized_gaussian(m1, m2, s1, s2, rho, i1, i2):
+    mu, cov, lam = g.correlated_gaussian([m1, m2], [s1, s2], rho)
+    res = cavi.cavi_factorized_gaussian(mu, lam, mu_init=[i1, i2], max_sweeps=5000)
+    assert res.converged
+    np.testing.assert_allclose(res.mu_q, mu, atol=1e-9 * max(1.0, s1, s2))
+    np.testing.assert_allclose(res.sigma_q, np.sqrt(1 - rho**2) * np.array([s1, s2]), rtol=1e-12)
+    assert_non_decreasing(res.elbo)
+    assert res.elbo[-1] <= 1e-12  # ELBO = -KL(q || p) <= 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 30), m=st.integers(1, 4),
+       alpha=st.floats(0.01, 100.0), a0=st.floats(0.01, 10.0), b0=st.floats(0.01, 10.0))
+def test_property_linear_regression_elbo_monotone(seed, n, m, alpha, a0, b0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, m))
+    y = X @ rng.normal(size=m) + rng.normal(0, 0.5, n)
+    res = cavi.cavi_linear_regression(X, y, alpha=alpha, a0=a0, b0=b0, max_iter=200)
+    assert np.all(np.isfinite(res.elbo))
+    assert_non_decreasing(res.elbo)
+    np.testing.assert_allclose(res.cov_w, res.cov_w.T)
+    assert np.all(np.linalg.eigvalsh(res.cov_w) > 0)
+    assert res.a_beta == pytest.approx(a0 + n / 2)
