@@ -343,57 +343,77 @@ def kl_normal(mu_q, sigma_q, mu_p, sigma_p):
     (The float64 number nearest to ``1 + 1e-10`` is ``1 + 1.00000000827e-10``,
     hence the digits after the seventh.)
     """
-    mu_q = _location("mu_q", mu_q)
-    sigma_q = _scale("sigma_q", sigma_q)
-    mu_p = _location("mu_p", mu_p)
-    sigma_p = _scale("sigma_p", sigma_p)
-    _, (mu_q, sigma_q, mu_p, sigma_p) = _broadcast(
-        mu_q=mu_q, sigma_q=sigma_q, mu_p=mu_p, sigma_p=sigma_p)
-    return _scalar_or_array(_kl_normal(mu_q, sigma_q, mu_p, sigma_p))
+    # Types and shapes first; the values are validated inside _kl_normal (cheaply,
+    # from the result, with a full check only when something looks wrong).
+    args = {"mu_q": mu_q, "sigma_q": sigma_q, "mu_p": mu_p, "sigma_p": sigma_p}
+    _, arrays = _broadcast(**{k: _as_array(k, v) for k, v in args.items()})
+    return _scalar_or_array(_kl_normal(*arrays))
+
+
+def _validate_normal_values(mu_q, sigma_q, mu_p, sigma_p):
+    """Raise the ValueError naming the first bad argument, if any."""
+    _location("mu_q", mu_q)
+    _scale("sigma_q", sigma_q)
+    _location("mu_p", mu_p)
+    _scale("sigma_p", sigma_p)
+
+
+def _kl_normal_careful(mu_q, sigma_q, mu_p, sigma_p):
+    """kl_normal for valid 1-D arrays, every branch explicit (used on small subsets)."""
+    t, ratio = _log_ratio(sigma_q, sigma_p)
+    delta = _standardised_difference(mu_q, mu_p, sigma_p)
+    with np.errstate(over="ignore"):
+        return _half_f_of_2t(t, ratio) + _half_square(delta)
+
+
+# _kl_normal's fast path is trusted where its result is below this; elsewhere (large
+# divergences, a variance ratio beyond 1e+-260, overflow, invalid input) the element
+# is recomputed by _kl_normal_careful after a full validation of the input.
+_FAST_PATH_MAX = 600.0
 
 
 def _kl_normal(mu_q, sigma_q, mu_p, sigma_p):
-    """Core of kl_normal on validated, equally shaped arrays.
+    """Core of kl_normal on equally shaped float64 arrays (values not yet validated).
 
-    Written with in-place operations and index subsets for the rare branches:
-    the common path costs about as much memory traffic as the textbook formula.
+    The common path is written with in-place operations and costs about as much
+    memory traffic as the textbook formula; the rare branches run on index
+    subsets. Invalid values (NaN, inf, sigma <= 0) always produce NaN, inf or a
+    negative sigma_p in the fast path, so two reductions detect them.
     """
     shape = np.shape(mu_q)
     mu_q, sigma_q, mu_p, sigma_p = (np.ascontiguousarray(x).reshape(-1)
                                     for x in (mu_q, sigma_q, mu_p, sigma_p))
+    if mu_q.size == 0:
+        return np.zeros(shape)
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        ratio = sigma_q / sigma_p
-        t = np.log(ratio)
-        # (e^{2t} - 1 - 2t) / 2 = ratio^2 / 2 - 1/2 - t, exact enough for |t| >= 1/4
-        out = np.multiply(ratio, 0.5)
-        out *= ratio
+        # Two full-size buffers only: `out` starts as the ratio, `work` as t = log(ratio).
+        out = np.divide(sigma_q, sigma_p)
+        work = np.log(out)
+        # (e^{2t} - 1 - 2t) / 2 = ratio^2 / 2 - 1/2 - t, accurate to a few ulp for |t| >= 1/4
+        out *= out
+        out *= 0.5
         out -= 0.5
-        out -= t
-        if ratio.size and not (ratio.min() > 1e-300 and ratio.max() < 1e300):
-            # ratio under/overflowed (or is subnormal): t from the logarithms
-            idx = np.flatnonzero(~((ratio > 1e-300) & (ratio < 1e300)))
-            r_i = ratio[idx]
-            t_i = np.log(sigma_q[idx]) - np.log(sigma_p[idx])
-            out[idx] = (0.5 * r_i) * r_i - 0.5 - t_i
-        idx = np.flatnonzero((t < 0.25) & (t > -0.25))
+        out -= work
+        # |t| < 1/4 (and a little more): q ~ p, so t = log1p((sigma_q - sigma_p) / sigma_p)
+        # (the difference is exact, Sterbenz) and the Taylor series of e^x - 1 - x
+        idx = np.flatnonzero(out < 0.0745)    # 0.0745 > (e^{1/2} - 1 - 1/2) / 2
         if idx.size:
-            # q ~ p: t = log1p((sigma_q - sigma_p) / sigma_p) (exact difference) and the series
             s_p = sigma_p[idx]
             t_i = np.log1p((sigma_q[idx] - s_p) / s_p)
             t_i *= 2.0
             out[idx] = 0.5 * _expm1mx_series(t_i)
-        delta = np.subtract(mu_q, mu_p)
-        overflow = delta.size and not (np.isfinite(delta.min()) and np.isfinite(delta.max()))
-        if overflow:
-            idx = np.flatnonzero(~np.isfinite(delta))
+        # + ((mu_q - mu_p) / sigma_p)^2 / 2
+        delta = np.subtract(mu_q, mu_p, out=work)
         delta /= sigma_p
-        if overflow:
-            # |mu| near the float64 limit: divide first (no cancellation, signs differ)
-            delta[idx] = mu_q[idx] / sigma_p[idx] - mu_p[idx] / sigma_p[idx]
-        # + delta^2 / 2, as (delta / 2) * delta so that it overflows only if the result does
-        half = np.multiply(delta, 0.5, out=ratio)
-        half *= delta
-        out += half
+        delta *= delta
+        delta *= 0.5
+        out += delta
+        # out.max() is NaN or >= _FAST_PATH_MAX if any element needs a second look
+        suspicious = not (sigma_p.min() > 0.0 and out.max() < _FAST_PATH_MAX)
+    if suspicious:
+        _validate_normal_values(mu_q, sigma_q, mu_p, sigma_p)
+        idx = np.flatnonzero(~(out < _FAST_PATH_MAX))
+        out[idx] = _kl_normal_careful(mu_q[idx], sigma_q[idx], mu_p[idx], sigma_p[idx])
     return out.reshape(shape)
 
 
@@ -439,12 +459,9 @@ def kl_mvn_diag(mu_q, sigma_q, mu_p, sigma_p):
     >>> float(kl_mvn_diag([0.0, 1.0], [1.0, 2.0], [0.0, 0.0], [1.0, 1.0]))  # doctest: +ELLIPSIS
     1.306852819440...
     """
-    mu_q = _location("mu_q", mu_q)
-    sigma_q = _scale("sigma_q", sigma_q)
-    mu_p = _location("mu_p", mu_p)
-    sigma_p = _scale("sigma_p", sigma_p)
+    args = {"mu_q": mu_q, "sigma_q": sigma_q, "mu_p": mu_p, "sigma_p": sigma_p}
     shape, (mu_q, sigma_q, mu_p, sigma_p) = _broadcast(
-        mu_q=mu_q, sigma_q=sigma_q, mu_p=mu_p, sigma_p=sigma_p)
+        **{k: _as_array(k, v) for k, v in args.items()})
     if len(shape) == 0 or shape[-1] == 0:
         raise ValueError(f"mu_q, sigma_q, mu_p, sigma_p must broadcast to shape (..., d) "
                          f"with d >= 1, got {shape}")
