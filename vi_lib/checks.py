@@ -882,7 +882,7 @@ def check_mean_field_variances(fn):
     rng = _rng(501)
     cases = [np.array([[1.0, 0.9], [0.9, 1.0]]), np.array([[2.0, -0.5], [-0.5, 1.0]]),
              np.array([[3.0, 0.0], [0.0, 0.5]])]
-    for d in [2, 2, 3, 4, 5]:
+    for d in [2, 2, 2, 3, 3, 4, 4, 5, 6, 8]:
         cases.append(np.linalg.inv(_random_precision(rng, d)))
     cases = [(c,) for c in cases]
 
@@ -975,6 +975,15 @@ _TEST_FUNCTIONS = [
 ]
 
 
+def _gradient_specs(rng):
+    """(mu, sigma, number of samples) for the gradient-estimator checks."""
+    specs = [(0.0, 1.0, 1), (1.0, 0.5, 10), (-2.0, 2.0, 100), (0.5, 1.5, 1000), (3.0, 0.3, 50),
+             (0.0, 1.0, 7), (-1.0, 0.8, 300), (2.0, 1.2, 20)]
+    for n in [2, 5, 40, 200, 3, 64, 500, 13]:
+        specs.append((float(rng.normal(0, 2)), float(rng.uniform(0.3, 2.0)), n))
+    return specs
+
+
 @_student_check
 def check_score_function_grad(fn):
     """Check ``fn(f_values, z, mu, sigma) -> (grad_mu, grad_sigma)``: score-function estimator.
@@ -983,10 +992,8 @@ def check_score_function_grad(fn):
     """
     rng = _rng(601)
     cases = []
-    for (f, _, _, _), (mu, sigma, n) in zip(_TEST_FUNCTIONS * 2,
-                                             [(0.0, 1.0, 1), (1.0, 0.5, 10), (-2.0, 2.0, 100),
-                                              (0.5, 1.5, 1000), (3.0, 0.3, 50), (0.0, 1.0, 7),
-                                              (-1.0, 0.8, 300), (2.0, 1.2, 20)]):
+    for (f, _, _, _), (mu, sigma, n) in zip(_TEST_FUNCTIONS * 5,
+                                             _gradient_specs(rng)):
         z = mu + sigma * rng.standard_normal(n)
         cases.append((f(z), z, mu, sigma))
     ref = _ref_score_grad
@@ -1024,10 +1031,8 @@ def check_reparam_grad(fn):
     """
     rng = _rng(602)
     cases = []
-    for (_, df, _, dtext), (mu, sigma, n) in zip(_TEST_FUNCTIONS * 2,
-                                                  [(0.0, 1.0, 1), (1.0, 0.5, 10), (-2.0, 2.0, 100),
-                                                   (0.5, 1.5, 1000), (3.0, 0.3, 50), (0.0, 1.0, 7),
-                                                   (-1.0, 0.8, 300), (2.0, 1.2, 20)]):
+    for (_, df, _, dtext), (mu, sigma, n) in zip(_TEST_FUNCTIONS * 5,
+                                                  _gradient_specs(rng)):
         cases.append((_Fn(df, f"<df(z) = {dtext}>"), mu, sigma, rng.standard_normal(n)))
     ref = _ref_reparam_grad
     mistakes = [
