@@ -23,6 +23,7 @@ its reference answer and its catalogue of mistakes.
 from __future__ import annotations
 
 import copy
+import textwrap
 import warnings
 from dataclasses import dataclass
 from typing import Callable
@@ -104,7 +105,7 @@ def _fmt(x):
     if isinstance(x, np.ndarray):
         with np.printoptions(precision=4, threshold=12, edgeitems=3, suppress=False):
             text = np.array2string(x, separator=", ")
-        return " ".join(text.split()) if x.ndim <= 1 else text
+        return " ".join(text.split())
     return repr(x)
 
 
@@ -116,6 +117,12 @@ def _fmt_parts(parts, out_names):
     if len(parts) == 1:
         return _fmt(parts[0])
     return "(" + ", ".join(f"{n}={_fmt(p)}" for n, p in zip(out_names, parts) if p is not None) + ")"
+
+
+def _wrap(text, width=76):
+    """Wrap a message's headline, so that it reads well in a notebook and in the book."""
+    return textwrap.fill(text, width=width, subsequent_indent="  ", break_long_words=False,
+                         break_on_hyphens=False)
 
 
 def _as_parts(value, n_out):
@@ -246,7 +253,7 @@ def _check(name, student_fn, cases, reference, mistakes=(), *, arg_names, out_na
         _, _, mistake, first = min(found, key=lambda item: item[:2])
         args, exp, got = records[first]
         raise AssertionError(
-            f"{name}: {mistake.message}\n"
+            _wrap(f"{name}: {mistake.message}") + "\n"
             f"  for example, on input: {_fmt_inputs(arg_names, args)}\n"
             f"  expected: {_fmt_parts(exp, out_names)}\n"
             f"  received: {_fmt_parts(got, out_names)}")
@@ -781,7 +788,7 @@ def _gauss_cases(seed, with_j):
     base = [(np.array([0.0, 0.0]), np.array([[2.0, 1.8], [1.8, 2.0]]), np.array([1.0, -1.0])),
             (np.array([1.0, -1.0]), np.array([[1.0, -0.5], [-0.5, 3.0]]), np.array([0.0, 0.0])),
             (np.array([0.5, 2.0]), np.array([[4.0, 0.0], [0.0, 0.25]]), np.array([3.0, 3.0]))]
-    for d in [2, 2, 3, 3, 4, 5]:
+    for d in [2, 2, 2, 3, 3, 3, 4, 5, 6]:
         base.append((rng.normal(0, 2, d), _random_precision(rng, d), rng.normal(0, 2, d)))
     if not with_j:
         return base
