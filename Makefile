@@ -100,7 +100,7 @@ build-strict: setup cache-check execute
 # unit and property tests, nbval over every notebook, browser tests on the
 # built HTML. Notebooks are spread over cores one file per worker.
 test: build-strict
-	$(PY) -m pytest -n auto --dist loadfile --nbval-lax --nbval-current-env \
+	$(PY) -m pytest -n auto --dist loadfile --durations=15 --nbval-lax --nbval-current-env \
 	    tests chapters exercises
 
 # Only the tests that read the built book (browser, launch links), after `make book`.
