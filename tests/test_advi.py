@@ -189,6 +189,11 @@ def test_error_wrong_dim(blr):
         vi_lib.advi(blr["log_joint"], 3, num_steps=10)
 
 
+def test_error_numpy_log_joint_names_jax_numpy():
+    with pytest.raises(ValueError, match="jax.numpy"):
+        vi_lib.advi(lambda z: -0.5 * float(np.sum(np.asarray(z) ** 2)), 2, num_steps=10)
+
+
 @pytest.mark.parametrize("kwargs,match", [
     ({"family": "diagonal"}, "family must be one of"),
     ({"estimator": "reinforce"}, "estimator must be one of"),
