@@ -259,6 +259,31 @@ def vae_kl_rows(mu, log_var):
     return np.array([kl_standard_normal(m, np.exp(0.5 * lv)) for m, lv in zip(mu, log_var)])
 
 
+def _log_joint_logit(eta, a, b, heads, tails, jac=1.0):
+    return ((a + heads - 1 + jac) * -np.logaddexp(0, -eta)
+            + (b + tails - 1 + jac) * -np.logaddexp(0, eta) - special.betaln(a, b))
+
+
+HERMITE_40 = np.polynomial.hermite_e.hermegauss(40)
+
+
+def elbo_logit_normal(m, s, a, b, heads, tails, jac=1.0):
+    x, w = HERMITE_40
+    log_joint = _log_joint_logit(m + s * x, a, b, heads, tails, jac)
+    expected = w @ log_joint / np.sqrt(2 * np.pi)
+    return expected + 0.5 * np.log(2 * np.pi * np.e * s**2)
+
+
+def elbo_logit_normal_quad(m, s, a, b, heads, tails):
+    q = stats.norm(m, s)
+
+    def integrand(eta):
+        return q.pdf(eta) * (_log_joint_logit(eta, a, b, heads, tails) - q.logpdf(eta))
+    val, _ = integrate.quad(integrand, m - 12 * s, m + 12 * s, epsabs=1e-12, epsrel=1e-12,
+                            limit=200)
+    return val
+
+
 CORRECT = {
     "check_coin_posterior": [coin_posterior, coin_posterior_list],
     "check_coin_log_evidence": [coin_log_evidence, coin_log_evidence_gammaln,
@@ -279,6 +304,7 @@ CORRECT = {
     "check_blr_posterior": [blr_posterior, blr_posterior_cholesky],
     "check_mean_field_blr_variances": [mf_blr_variances, mf_blr_variances_colsum],
     "check_vae_kl": [vae_kl, vae_kl_rows],
+    "check_elbo_logit_normal": [elbo_logit_normal, elbo_logit_normal_quad],
 }
 
 
@@ -503,6 +529,20 @@ WRONG = {
         (lambda mu, lv: -0.5 * np.sum(1 + lv - mu**2 - np.exp(lv), axis=0), "wrong axis"),
         (lambda mu, lv: vae_kl(mu, lv).sum(), "whole batch"),
         (lambda mu, lv: -0.5 * (1 + lv - mu**2 - np.exp(lv)), "per-dimension terms"),
+    ],
+    "check_elbo_logit_normal": [
+        (lambda *args: elbo_logit_normal(*args, jac=0.0), "Jacobian is missing"),
+        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, h, t)
+         - 0.5 * np.log(2 * np.pi * np.e * s**2), "entropy of q is missing"),
+        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, h, t)
+         - np.log(2 * np.pi * np.e * s**2), "sign error on the entropy"),
+        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, h, t) - 0.5 * np.log(s),
+         "not the standard deviation"),
+        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, h, t) - 0.5, "the e"),
+        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, h, t) + special.betaln(a, b),
+         "normalising constant"),
+        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, t, h), "swapped"),
+        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, h, t) + 0.01 * m, "wrong value"),
     ],
 }
 

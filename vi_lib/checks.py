@@ -23,6 +23,7 @@ its reference answer and its catalogue of mistakes.
 from __future__ import annotations
 
 import copy
+import functools
 import textwrap
 import warnings
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ __all__ = [
     "check_blr_posterior",
     "check_mean_field_blr_variances",
     "check_vae_kl",
+    "check_elbo_logit_normal",
 ]
 
 RTOL = 1e-6
@@ -1177,3 +1179,66 @@ def check_vae_kl(fn):
     _check("check_vae_kl", fn, cases, ref, mistakes, arg_names=["mu", "log_var"],
            shape_hint=" (one KL per row of mu)", nonnegative=True)
 
+
+@functools.lru_cache(maxsize=4)
+def _hermite_nodes(n_nodes):
+    return np.polynomial.hermite_e.hermegauss(n_nodes)
+
+
+def _gauss_expectation(g, m, s, n_nodes=96):
+    """E[g(eta)] for eta ~ N(m, s²) by Gauss–Hermite quadrature (probabilists' version)."""
+    x, w = _hermite_nodes(n_nodes)
+    return float(np.sum(w * g(m + s * x)) / np.sqrt(2 * np.pi))
+
+
+def _logit_elbo_parts(m, s, a, b, heads, tails, jacobian=1.0):
+    def log_joint(eta):
+        log_sig, log_sig_neg = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
+        return ((a + heads - 1 + jacobian) * log_sig + (b + tails - 1 + jacobian) * log_sig_neg
+                - special.betaln(a, b))
+    return _gauss_expectation(log_joint, m, s), 0.5 * np.log(2 * np.pi * np.e * s**2)
+
+
+def _ref_elbo_logit_normal(m, s, a, b, heads, tails):
+    e, h = _logit_elbo_parts(m, s, a, b, heads, tails)
+    return e + h
+
+
+@_student_check
+def check_elbo_logit_normal(fn):
+    """Check ``fn(m, s, a, b, heads, tails) -> ELBO`` of q(eta) = N(m, s²) on the logit (nats).
+
+    The coin toss with prior Beta(a, b) on theta = sigmoid(eta); the log joint in eta
+    includes the Jacobian log theta(1 - theta).
+    """
+    rng = _rng(704)
+    cases = [(0.0, 1.0, 1.0, 1.0, 0, 0), (0.8, 0.6, 1.0, 1.0, 7, 3), (0.0, 0.1, 2.0, 2.0, 5, 5),
+             (-1.5, 0.3, 2.0, 5.0, 4, 12), (2.0, 1.5, 0.5, 0.5, 20, 2)]
+    for _ in range(15):
+        cases.append((float(rng.normal(0, 1.5)), float(rng.uniform(0.1, 2.0)),
+                      float(rng.uniform(0.5, 5)), float(rng.uniform(0.5, 5)),
+                      int(rng.integers(0, 30)), int(rng.integers(0, 30))))
+    parts = _logit_elbo_parts
+    mistakes = [
+        _Mistake("the Jacobian is missing: in the logit eta the log joint gains "
+                 "log |dtheta/deta| = log theta + log(1 - theta), so the exponents become "
+                 "a + heads and b + tails.",
+                 lambda m, s, a, b, h, t: sum(parts(m, s, a, b, h, t, jacobian=0.0))),
+        _Mistake("the entropy of q is missing: ELBO = E_q[log p(X, eta)] + H[q], with "
+                 "H[N(m, s²)] = ½ log(2 pi e s²).",
+                 lambda *args: parts(*args)[0]),
+        _Mistake("sign error on the entropy: ELBO = E_q[log p(X, eta)] + H[q].",
+                 lambda *args: parts(*args)[0] - parts(*args)[1]),
+        _Mistake("the entropy of N(m, s²) is ½ log(2 pi e s²) with the variance s², "
+                 "not the standard deviation s.",
+                 lambda m, s, *rest: parts(m, s, *rest)[0] + 0.5 * np.log(2 * np.pi * np.e * s)),
+        _Mistake("the entropy of N(m, s²) is ½ log(2 pi e s²): the e (a +½) is missing.",
+                 lambda *args: sum(parts(*args)) - 0.5),
+        _Mistake("the prior's normalising constant -log B(a, b) is missing from the log joint.",
+                 lambda m, s, a, b, h, t: (_ref_elbo_logit_normal(m, s, a, b, h, t)
+                                           + special.betaln(a, b))),
+        _Mistake("heads and tails are swapped: heads go with log sigmoid(eta) = log theta.",
+                 lambda m, s, a, b, h, t: _ref_elbo_logit_normal(m, s, a, b, t, h)),
+    ]
+    _check("check_elbo_logit_normal", fn, cases, _ref_elbo_logit_normal, mistakes,
+           arg_names=["m", "s", "a", "b", "heads", "tails"], rtol=1e-6, atol=1e-8)
