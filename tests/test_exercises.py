@@ -165,3 +165,14 @@ def test_strip_solution_keeps_indentation_and_rejects_bad_markers():
                 "# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n"]:
         with pytest.raises(maker.MarkerError):
             maker.strip_solution(bad)
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))
+def test_links_into_the_book_resolve(solution):
+    """Every {doc} link of a solution notebook names an existing page (checked again by -W -n)."""
+    targets = [t for c in _read(solution).cells if c.cell_type == "markdown"
+               for t in re.findall(r"\{doc\}`([^`<]+)`", c.source)]
+    assert targets, "each solution notebook links the chapter it belongs to"
+    for target in targets:
+        page = (solution.parent / target).resolve()
+        assert any(page.with_suffix(s).exists() for s in (".ipynb", ".md")), target
