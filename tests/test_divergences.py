@@ -162,7 +162,7 @@ locations = st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False)
 scales = st.floats(1e-3, 1e3, allow_nan=False, allow_subnormal=False)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(locations, scales, locations, scales)
 def test_kl_normal_nonnegative_and_zero_iff_equal(mu_q, s_q, mu_p, s_p):
     value = kl_normal(mu_q, s_q, mu_p, s_p)

@@ -161,7 +161,7 @@ positive = st.floats(1e-300, 1e300)
 alphas = st.floats(-10, 10)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(alphas, finite, positive, finite, positive)
 def test_no_nan_for_valid_finite_input(alpha, mu_p, s_p, mu_q, s_q):
     with warnings.catch_warnings():

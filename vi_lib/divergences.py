@@ -954,6 +954,25 @@ def _alpha_from_q(a, b, q):
     return np.where(np.isinf(q), np.where(ab > 0, 1.0 / abs_, np.inf), d)
 
 
+def _kl_at_ends_normal(d, a, b, mu_p, sigma_p, mu_q, sigma_q):
+    """Replace d by kl_normal's value where b == 0 (KL(p||q)) or a == 0 (KL(q||p)).
+
+    The smooth formula agrees there to ~1e-15; this makes the limits bit-identical
+    to :func:`kl_normal`.
+    """
+    d = np.array(d, dtype=np.float64)
+    for ends, (m1, s1, m2, s2) in ((b == 0.0, (mu_p, sigma_p, mu_q, sigma_q)),
+                                   (a == 0.0, (mu_q, sigma_q, mu_p, sigma_p))):
+        if not np.any(ends):
+            continue
+        if d.ndim == 0:
+            d = _kl_normal(m1, s1, m2, s2)
+        else:
+            idx = np.nonzero(ends)
+            d[idx] = _kl_normal(m1[idx], s1[idx], m2[idx], s2[idx])
+    return d
+
+
 def alpha_divergence_normal(alpha, mu_p, sigma_p, mu_q, sigma_q):
     r"""Amari's alpha-divergence between univariate normals, in nats.
 
@@ -1043,7 +1062,8 @@ def alpha_divergence_normal(alpha, mu_p, sigma_p, mu_q, sigma_q):
         alpha=alpha, mu_p=mu_p, sigma_p=sigma_p, mu_q=mu_q, sigma_q=sigma_q)
     a, b = 0.5 * (1.0 + alpha), 0.5 * (1.0 - alpha)
     q, _ = _alpha_q_normal(a, b, mu_p, sigma_p, mu_q, sigma_q)
-    return _scalar_or_array(_alpha_from_q(a, b, q))
+    d = _alpha_from_q(a, b, q)
+    return _scalar_or_array(_kl_at_ends_normal(d, a, b, mu_p, sigma_p, mu_q, sigma_q))
 
 
 def renyi_divergence_normal(order, mu_p, sigma_p, mu_q, sigma_q):
@@ -1107,6 +1127,7 @@ def renyi_divergence_normal(order, mu_p, sigma_p, mu_q, sigma_q):
     q, _ = _alpha_q_normal(a, b, mu_p, sigma_p, mu_q, sigma_q)
     with np.errstate(invalid="ignore"):
         d = np.where(a == 0.0, 0.0, a * q)
+    d = _kl_at_ends_normal(d, np.ones_like(b), b, mu_p, sigma_p, mu_q, sigma_q)
     return _scalar_or_array(d)
 
 
@@ -1222,6 +1243,21 @@ def _alpha_mvn_args(order_name, order, mu_p, cov_p, mu_q, cov_q):
     return order, mu_p, cov_p, chol_p, mu_q, cov_q, chol_q
 
 
+def _kl_at_ends_mvn(d, a, b, mu_p, cov_p, chol_p, mu_q, cov_q, chol_q):
+    """As _kl_at_ends_normal, with kl_mvn (bit-identical limits alpha = ±1, order 1)."""
+    d = np.array(d, dtype=np.float64)
+    for ends, left, right in ((b == 0.0, (mu_p, cov_p, chol_p), (mu_q, cov_q, chol_q)),
+                              (a == 0.0, (mu_q, cov_q, chol_q), (mu_p, cov_p, chol_p))):
+        if not np.any(ends):
+            continue
+        if d.ndim == 0:
+            d = _kl_mvn(*left, *right)
+        else:
+            idx = np.nonzero(ends)
+            d[idx] = _kl_mvn(*(x[idx] for x in left), *(x[idx] for x in right))
+    return d
+
+
 def alpha_divergence_mvn(alpha, mu_p, cov_p, mu_q, cov_q):
     r"""Amari's alpha-divergence between multivariate normals, in nats.
 
@@ -1281,7 +1317,8 @@ def alpha_divergence_mvn(alpha, mu_p, cov_p, mu_q, cov_q):
         "alpha", alpha, mu_p, cov_p, mu_q, cov_q)
     a, b = 0.5 * (1.0 + alpha), 0.5 * (1.0 - alpha)
     q = _alpha_q_mvn(a, b, mu_p, cov_p, chol_p, mu_q, cov_q, chol_q)
-    return _scalar_or_array(_alpha_from_q(a, b, q))
+    d = _alpha_from_q(a, b, q)
+    return _scalar_or_array(_kl_at_ends_mvn(d, a, b, mu_p, cov_p, chol_p, mu_q, cov_q, chol_q))
 
 
 def renyi_divergence_mvn(order, mu_p, cov_p, mu_q, cov_q):
@@ -1336,6 +1373,7 @@ def renyi_divergence_mvn(order, mu_p, cov_p, mu_q, cov_q):
     q = _alpha_q_mvn(a, b, mu_p, cov_p, chol_p, mu_q, cov_q, chol_q)
     with np.errstate(invalid="ignore"):
         d = np.where(a == 0.0, 0.0, a * q)
+    d = _kl_at_ends_mvn(d, np.ones_like(b), b, mu_p, cov_p, chol_p, mu_q, cov_q, chol_q)
     return _scalar_or_array(d)
 
 
