@@ -183,7 +183,7 @@ def load(page, url):
     page.wait_for_load_state("networkidle")
 
 
-MATH_REPORT = """() => {
+MATH_REPORT = r"""() => {
     const math = [...document.querySelectorAll('.math')];
     return {
         math: math.length,
@@ -192,6 +192,14 @@ MATH_REPORT = """() => {
                         .map(e => e.textContent.trim().slice(0, 80)),
         merrors: [...document.querySelectorAll('mjx-merror')]
                         .map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 120)),
+        // TeX that never became math (e.g. $$ ... $$ the parser did not recognise), outside code
+        rawtex: (() => {
+            const main = document.querySelector('main') || document.body;
+            const copy = main.cloneNode(true);
+            copy.querySelectorAll('pre, code, script, style, mjx-container, .math, .highlight')
+                .forEach(e => e.remove());
+            return (copy.textContent.match(/.{0,30}(\$\$|\\begin\{|\\frac\{|\\mathbb\{).{0,30}/g) || []);
+        })(),
     };
 }"""
 
@@ -225,6 +233,8 @@ def test_page_works_offline(browser, base_url, path):
         errors.append(f"{math['math']} math elements but no mjx-container: MathJax did not run")
     if math["unrendered"]:
         errors.append(f"math left as raw TeX: {math['unrendered']}")
+    if math["rawtex"]:
+        errors.append(f"TeX shown as text (not parsed as math): {math['rawtex'][:5]}")
     if math["merrors"]:
         errors.append(f"MathJax errors: {math['merrors']}")
     if images["broken"]:
