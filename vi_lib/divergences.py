@@ -922,10 +922,11 @@ def _weighted_mean_term(a, b, t, delta_big, delta_small):
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         denom = w_big + w_small * np.exp(-2.0 * np.abs(t))
         m = delta_big * delta_big / denom
-        # all weight on the smaller variance: divide by it directly
-        m = np.where(w_big == 0.0, delta_small * delta_small / np.where(w_small == 0, 1.0, w_small),
-                     m)
-    return np.where(denom > 0, m, np.inf)
+        # all weight on the smaller variance: divide by it directly (denom may underflow)
+        only_small = w_big == 0.0
+        m = np.where(only_small,
+                     delta_small * delta_small / np.where(only_small, w_small, 1.0), m)
+    return np.where((denom > 0) | only_small, m, np.inf)
 
 
 def _alpha_q_normal(a, b, mu_p, sigma_p, mu_q, sigma_q):
@@ -1042,7 +1043,7 @@ def alpha_divergence_normal(alpha, mu_p, sigma_p, mu_q, sigma_q):
     equal pairs, the relative error against 120-digit references was at most
     1e-15 where :math:`D_\alpha < 10^3`; larger values come from
     :math:`e^{ab\,Q}` with a large exponent and inherit its conditioning
-    (errors up to a few 1e-14 were seen).
+    (errors up to about 1e-13 were seen at :math:`D_\alpha \approx 2\cdot10^4`).
 
     Examples
     --------
