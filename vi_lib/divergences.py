@@ -387,7 +387,10 @@ _BLOCK = 1 << 14
 
 
 def _kl_normal_block(mu_q, sigma_q, mu_p, sigma_p, out, work):
-    """Fast path of kl_normal on one block of 1-D arrays, written into ``out``."""
+    """Fast path of kl_normal on one block of 1-D arrays, written into ``out``.
+
+    Returns True if the block needs a second look (see _FAST_PATH_MAX).
+    """
     # out starts as the ratio, work as t = log(ratio)
     np.divide(sigma_q, sigma_p, out=out)
     np.log(out, out=work)
@@ -396,7 +399,7 @@ def _kl_normal_block(mu_q, sigma_q, mu_p, sigma_p, out, work):
     out *= 0.5
     out -= 0.5
     out -= work
-    # |t| < 1/4 (and a little more): q ~ p, so t = log1p((sigma_q - sigma_p) / sigma_p)
+    # |t| < 1/4 (and a little more): q ~ p, so t = log1p(u), u = (sigma_q - sigma_p) / sigma_p
     # (the difference is exact, Sterbenz) and the Taylor series of e^x - 1 - x
     idx = np.flatnonzero(out < 0.0745)    # 0.0745 > (e^{1/2} - 1 - 1/2) / 2
     if idx.size == out.size:
@@ -407,10 +410,12 @@ def _kl_normal_block(mu_q, sigma_q, mu_p, sigma_p, out, work):
         u = sigma_q[idx] - s_p
         u /= s_p
     if idx.size:
-        x = np.log1p(u)
-        x *= 2.0
-        x = _expm1mx_series(x)
-        x *= 0.5
+        # With u = e^t - 1: (e^{2t} - 1 - 2t) / 2 = u^2 / 2 + (e^t - 1 - t), two
+        # non-negative terms, and the series is needed at t only (not at 2t: fewer terms).
+        x = _expm1mx_series(np.log1p(u))
+        u *= u
+        u *= 0.5
+        x += u
         if idx.size == out.size:
             out[...] = x
         else:
@@ -421,6 +426,8 @@ def _kl_normal_block(mu_q, sigma_q, mu_p, sigma_p, out, work):
     work *= work
     work *= 0.5
     out += work
+    # NaN fails both comparisons; checked while the block is still in cache
+    return not (sigma_p.min() > 0.0 and out.max() < _FAST_PATH_MAX)
 
 
 def _kl_normal(mu_q, sigma_q, mu_p, sigma_p):
@@ -440,12 +447,12 @@ def _kl_normal(mu_q, sigma_q, mu_p, sigma_p):
         return out.reshape(shape)
     work = np.empty(min(n, _BLOCK))
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        suspicious = False
         for start in range(0, n, _BLOCK):
             stop = min(start + _BLOCK, n)
-            _kl_normal_block(mu_q[start:stop], sigma_q[start:stop], mu_p[start:stop],
-                             sigma_p[start:stop], out[start:stop], work[:stop - start])
-        # out.max() is NaN or >= _FAST_PATH_MAX if any element needs a second look
-        suspicious = not (sigma_p.min() > 0.0 and out.max() < _FAST_PATH_MAX)
+            suspicious |= _kl_normal_block(mu_q[start:stop], sigma_q[start:stop],
+                                           mu_p[start:stop], sigma_p[start:stop],
+                                           out[start:stop], work[:stop - start])
     if suspicious:
         _validate_normal_values(mu_q, sigma_q, mu_p, sigma_p)
         idx = np.flatnonzero(~(out < _FAST_PATH_MAX))
