@@ -316,6 +316,16 @@ def test_kl_mvn_batched_broadcasting_and_d1():
                                rtol=1e-15)
 
 
+@pytest.mark.parametrize("rel", [1e-12, -1e-9, 1e-6, 0.3, 5.0])
+def test_kl_mvn_d1_matches_mpmath(rel):
+    # the variance (not the sd) is perturbed: sqrt in the Cholesky factor must not round it away
+    var_p = 2.7
+    var_q = var_p * (1 + rel)
+    value = kl_mvn([0.1], [[var_q]], [0.1 + 1e-9], [[var_p]])
+    ref = kl_mvn_ref([0.1], [[var_q]], [0.1 + 1e-9], [[var_p]])
+    assert rel_err(value, ref) <= 1e-12
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 5), st.integers(0, 2**32 - 1))
 def test_kl_mvn_joint_affine_invariance(d, seed):

@@ -688,7 +688,7 @@ def _kl_mvn(mu_q, cov_q, chol_q, mu_p, cov_p, chol_p):
     # rounded numbers. Recompute from E = L_p^{-1} (cov_q - cov_p) L_p^{-T} and its
     # shifted Cholesky factor (I + K)(I + K)^T = I + E: the same sum with K for C - I.
     near = np.flatnonzero(cov_part < 1.0)
-    if d > 1 and near.size:
+    if near.size:
         e = _whitened_difference(cov_q[near], cov_p[near], chol_p[near])
         k = _shifted_cholesky(e)
         kd = np.diagonal(k, axis1=-2, axis2=-1)
