@@ -211,3 +211,9 @@ def test_error_bad_arguments(kwargs, match):
 def test_error_bad_dim():
     with pytest.raises(ValueError, match="dim must be an integer >= 1"):
         vi_lib.advi(lambda z: -0.5 * jnp.sum(z**2), 0)
+
+
+def test_fast_compile_does_not_change_the_answer(blr):
+    a = vi_lib.advi(blr["log_joint"], D, num_steps=300)
+    b = vi_lib.advi(blr["log_joint"], D, num_steps=300, fast_compile=False)
+    assert np.allclose(a.mean, b.mean, atol=1e-9) and np.allclose(a.cov, b.cov, atol=1e-12)

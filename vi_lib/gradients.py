@@ -182,19 +182,50 @@ def elbo_estimate(log_joint, params, eps):
     jax.Array, shape ()
         Unbiased estimate of the ELBO, nats.
     """
+    eps = jnp.asarray(eps)
     z = _transform(params, eps)
-    return jnp.mean(_log_joint_batch(log_joint, z) - log_q(z, params))
+    return _elbo_from_draws(_log_joint_batch(log_joint, z), eps, params)
+
+
+def _log_det_scale(params):
+    """log|L| = Σ log L_ii (the log-scale parameters on the diagonal)."""
+    raw = params["raw_scale"]
+    return jnp.sum(raw) if raw.ndim == 1 else jnp.sum(jnp.diag(raw))
+
+
+def _elbo_from_draws(log_p, eps, params):
+    """mean_s[log p(x, z_s) − log q(z_s)] with z_s = loc + L ε_s, using
+    log q(z_s) = −½|ε_s|² − log|L| − ½ dim log 2π (no triangular solve needed)."""
+    dim = eps.shape[-1]
+    log_q_z = -0.5 * jnp.sum(eps**2, axis=-1) - _log_det_scale(params) - 0.5 * dim * _LOG_2PI
+    return jnp.mean(log_p - log_q_z)
 
 
 def _surrogate_reparam(params, log_joint, eps):
+    # Along the path z = loc + L ε, log q(z; λ) = −½|ε|² − log|L| − const: its total
+    # derivative is −∇ log|L|, so differentiating this expression differentiates both the
+    # path and the score term of log q, exactly as autodiff through log_q would.
     z = _transform(params, eps)
-    return jnp.mean(_log_joint_batch(log_joint, z) - log_q(z, params))
+    elbo = _elbo_from_draws(_log_joint_batch(log_joint, z), eps, params)
+    return elbo, elbo
 
 
 def _surrogate_stl(params, log_joint, eps):
+    # STL keeps only the path term of −log q: ∂/∂λ[−log q(z(λ); λ_frozen)]
+    # = ∇_z[−log q](z) · ∂z/∂λ with ∇_z[−log q](z) = Σ⁻¹(z − loc) = L⁻ᵀ ε, a constant
+    # (stop_gradient) times z(λ). The value returned for the ELBO is the usual estimate.
     z = _transform(params, eps)
-    frozen = jax.lax.stop_gradient(params)
-    return jnp.mean(_log_joint_batch(log_joint, z) - log_q(z, frozen))
+    log_p = _log_joint_batch(log_joint, z)
+    raw = params["raw_scale"]
+    if raw.ndim == 1:
+        score_z = eps * jnp.exp(-raw)
+    else:
+        L = scale_tril(params)
+        score_z = jax.scipy.linalg.solve_triangular(L.T, eps.T, lower=False).T
+    score_z = jax.lax.stop_gradient(score_z)
+    surrogate = jnp.mean(log_p + jnp.sum(score_z * z, axis=-1))
+    elbo = _elbo_from_draws(jax.lax.stop_gradient(log_p), eps, jax.lax.stop_gradient(params))
+    return surrogate, elbo
 
 
 @functools.partial(jax.jit, static_argnames=("log_joint",))
@@ -225,7 +256,7 @@ def reparam_grad(log_joint, params, eps):
     (Kingma & Welling 2014; Kucukelbir et al. 2017, §2.5). Both the path through z and the
     explicit dependence of log q on λ are differentiated.
     """
-    elbo, grad = jax.value_and_grad(_surrogate_reparam)(params, log_joint, eps)
+    grad, elbo = jax.grad(_surrogate_reparam, has_aux=True)(params, log_joint, eps)
     return grad, elbo
 
 
@@ -243,7 +274,7 @@ def stl_grad(log_joint, params, eps):
     is ∇_z[log p(x, z) − log q(z)] · ∂z/∂λ: when q equals the posterior the bracket is a
     constant in z, its gradient is zero, and so is the estimator's variance.
     """
-    elbo, grad = jax.value_and_grad(_surrogate_stl)(params, log_joint, eps)
+    grad, elbo = jax.grad(_surrogate_stl, has_aux=True)(params, log_joint, eps)
     return grad, elbo
 
 
