@@ -14,6 +14,7 @@ with no network sees every page with its math, figures, search and exercise solu
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -307,3 +308,18 @@ def test_screenshots(browser, base_url):
         assert out.stat().st_size > 10_000, f"{out} looks empty"
         written.append(out)
     assert len(written) == 3, f"screenshots written: {written}"
+
+
+def test_no_page_links_a_remote_script_or_stylesheet():
+    """Static check (runs without a browser): every script, stylesheet and image is local."""
+    root = require_built_book()
+    tag = re.compile(r"<(?:script|link|img|iframe)\b[^>]*>", re.IGNORECASE)
+    remote = re.compile(r'\b(?:src|href)="(?:https?:)?//[^"]*"', re.IGNORECASE)
+    bad = []
+    for page in sorted(root.rglob("*.html")):
+        if "_static" in page.parts:
+            continue
+        for t in tag.findall(page.read_text(encoding="utf-8", errors="replace")):
+            if remote.search(t) and not re.search(r'rel="(?:canonical|alternate)"', t):
+                bad.append(f"{page.relative_to(root)}: {t[:120]}")
+    assert not bad, "remote resources in the built book:\n  " + "\n  ".join(bad[:20])
