@@ -85,7 +85,8 @@ endef
 export PREEXECUTE
 
 execute: setup cache-check
-	@$(PY) -c "$$PREEXECUTE" || echo "parallel pre-execution failed; the build executes the notebooks itself"
+	@$(PY) -c "$$PREEXECUTE" 2> >(grep -v 'Kernel is running over TCP without encryption' >&2) \
+	  || echo "parallel pre-execution failed; the build executes the notebooks itself"
 
 book: setup cache-check execute
 	$(JB) build . --quiet
