@@ -24,45 +24,45 @@ def stub(*args):
 # Correct answers: a reference solution and independent variants per check
 # ---------------------------------------------------------------------------
 
-def coin_posterior(a, b, heads, tails):
-    return a + heads, b + tails
+def coin_posterior(heads, tails, a0, b0):
+    return a0 + heads, b0 + tails
 
 
-def coin_posterior_list(a, b, heads, tails):
-    return [float(a + heads), float(b + tails)]
+def coin_posterior_list(heads, tails, a0, b0):
+    return [float(a0 + heads), float(b0 + tails)]
 
 
-def coin_log_evidence(a, b, heads, tails):
-    return special.betaln(a + heads, b + tails) - special.betaln(a, b)
+def coin_log_evidence(heads, tails, a0, b0):
+    return special.betaln(a0 + heads, b0 + tails) - special.betaln(a0, b0)
 
 
-def coin_log_evidence_gammaln(a, b, heads, tails):
+def coin_log_evidence_gammaln(heads, tails, a0, b0):
     g = special.gammaln
-    return (g(a + heads) + g(b + tails) - g(a + b + heads + tails)
-            - g(a) - g(b) + g(a + b))
+    return (g(a0 + heads) + g(b0 + tails) - g(a0 + b0 + heads + tails)
+            - g(a0) - g(b0) + g(a0 + b0))
 
 
-def coin_log_evidence_sequential(a, b, heads, tails):
+def coin_log_evidence_sequential(heads, tails, a0, b0):
     # Chain rule of probability: multiply predictive probabilities toss by toss.
     total, h, t = 0.0, 0, 0
     for _ in range(heads):
-        total += math.log((a + h) / (a + b + h + t))
+        total += math.log((a0 + h) / (a0 + b0 + h + t))
         h += 1
     for _ in range(tails):
-        total += math.log((b + t) / (a + b + h + t))
+        total += math.log((b0 + t) / (a0 + b0 + h + t))
         t += 1
     return total
 
 
-def coin_laplace(a, b, heads, tails):
-    a1, b1 = a + heads - 1, b + tails - 1
+def coin_laplace(heads, tails, a0, b0):
+    a1, b1 = a0 + heads - 1, b0 + tails - 1
     mode = a1 / (a1 + b1)
     curvature = a1 / mode**2 + b1 / (1 - mode) ** 2
     return mode, curvature**-0.5
 
 
-def coin_laplace_closed(a, b, heads, tails):
-    a1, b1 = a + heads - 1, b + tails - 1
+def coin_laplace_closed(heads, tails, a0, b0):
+    a1, b1 = a0 + heads - 1, b0 + tails - 1
     n = a1 + b1
     return a1 / n, math.sqrt(a1 * b1 / n**3)
 
@@ -132,21 +132,21 @@ def elbo_mc_loop(log_joint, log_q, samples):
     return sum(terms) / len(terms)
 
 
-def elbo_beta_coin(a_q, b_q, a, b, heads, tails):
+def elbo_beta_coin(a_q, b_q, heads, tails, a0, b0):
     e_log_t = special.digamma(a_q) - special.digamma(a_q + b_q)
     e_log_1mt = special.digamma(b_q) - special.digamma(a_q + b_q)
-    e_log_joint = (a + heads - 1) * e_log_t + (b + tails - 1) * e_log_1mt - special.betaln(a, b)
+    e_log_joint = (a0 + heads - 1) * e_log_t + (b0 + tails - 1) * e_log_1mt - special.betaln(a0, b0)
     return e_log_joint + stats.beta(a_q, b_q).entropy()
 
 
-def elbo_beta_coin_via_kl(a_q, b_q, a, b, heads, tails):
+def elbo_beta_coin_via_kl(a_q, b_q, heads, tails, a0, b0):
     # ELBO = log p(X) - KL(q ‖ posterior); KL between two Betas in closed form.
-    a_post, b_post = a + heads, b + tails
+    a_post, b_post = a0 + heads, b0 + tails
     psi = special.digamma
     kl = (special.betaln(a_post, b_post) - special.betaln(a_q, b_q)
           + (a_q - a_post) * psi(a_q) + (b_q - b_post) * psi(b_q)
           + (a_post - a_q + b_post - b_q) * psi(a_q + b_q))
-    return coin_log_evidence(a, b, heads, tails) - kl
+    return coin_log_evidence(heads, tails, a0, b0) - kl
 
 
 def cavi_factor(mu, precision, m, j):
@@ -259,27 +259,28 @@ def vae_kl_rows(mu, log_var):
     return np.array([kl_standard_normal(m, np.exp(0.5 * lv)) for m, lv in zip(mu, log_var)])
 
 
-def _log_joint_logit(eta, a, b, heads, tails, jac=1.0):
-    return ((a + heads - 1 + jac) * -np.logaddexp(0, -eta)
-            + (b + tails - 1 + jac) * -np.logaddexp(0, eta) - special.betaln(a, b))
+def _log_joint_logit(eta, heads, tails, a0, b0, jac=1.0):
+    return ((a0 + heads - 1 + jac) * -np.logaddexp(0, -eta)
+            + (b0 + tails - 1 + jac) * -np.logaddexp(0, eta) - special.betaln(a0, b0))
 
 
 HERMITE_40 = np.polynomial.hermite_e.hermegauss(40)
 
 
-def elbo_logit_normal(m, s, a, b, heads, tails, jac=1.0):
+def elbo_logit_normal(mu_q, sigma_q, heads, tails, a0, b0, jac=1.0):
     x, w = HERMITE_40
-    log_joint = _log_joint_logit(m + s * x, a, b, heads, tails, jac)
+    log_joint = _log_joint_logit(mu_q + sigma_q * x, heads, tails, a0, b0, jac)
     expected = w @ log_joint / np.sqrt(2 * np.pi)
-    return expected + 0.5 * np.log(2 * np.pi * np.e * s**2)
+    return expected + 0.5 * np.log(2 * np.pi * np.e * sigma_q**2)
 
 
-def elbo_logit_normal_quad(m, s, a, b, heads, tails):
-    q = stats.norm(m, s)
+def elbo_logit_normal_quad(mu_q, sigma_q, heads, tails, a0, b0):
+    q = stats.norm(mu_q, sigma_q)
 
     def integrand(eta):
-        return q.pdf(eta) * (_log_joint_logit(eta, a, b, heads, tails) - q.logpdf(eta))
-    val, _ = integrate.quad(integrand, m - 12 * s, m + 12 * s, epsabs=1e-12, epsrel=1e-12,
+        return q.pdf(eta) * (_log_joint_logit(eta, heads, tails, a0, b0) - q.logpdf(eta))
+    val, _ = integrate.quad(integrand, mu_q - 12 * sigma_q, mu_q + 12 * sigma_q,
+                            epsabs=1e-12, epsrel=1e-12,
                             limit=200)
     return val
 
@@ -338,30 +339,31 @@ def _det_kl_std(mu, sigma):  # seed 003, literally
 
 WRONG = {
     "check_coin_posterior": [
-        (lambda a, b, h, t: (a + t, b + h), "swapped"),
-        (lambda a, b, h, t: (h, t), "prior is missing"),
-        (lambda a, b, h, t: (a + h - 1, b + t - 1), "off by one"),
-        (lambda a, b, h, t: (a + h + t, b + h + t), "total number"),
-        (lambda a, b, h, t: (a + h) / (a + b + h + t), "tuple of 2 values"),
+        (lambda h, t, a0, b0: (a0 + t, b0 + h), "swapped"),
+        (lambda h, t, a0, b0: (h, t), "prior is missing"),
+        (lambda h, t, a0, b0: (a0 + h - 1, b0 + t - 1), "off by one"),
+        (lambda h, t, a0, b0: (a0 + h + t, b0 + h + t), "total number"),
+        (lambda h, t, a0, b0: (a0 + h) / (a0 + b0 + h + t), "tuple of 2 values"),
     ],
     "check_coin_log_evidence": [
-        (lambda a, b, h, t: coin_log_evidence(a, b, h, t) + math.log(math.comb(h + t, h)),
+        (lambda h, t, a0, b0: coin_log_evidence(h, t, a0, b0) + math.log(math.comb(h + t, h)),
          "binomial coefficient"),
-        (lambda a, b, h, t: special.betaln(a, b) - special.betaln(a + h, b + t), "sign error"),
-        (lambda a, b, h, t: math.exp(coin_log_evidence(a, b, h, t)), "not its logarithm"),
-        (lambda a, b, h, t: special.betaln(a + h, b + t), "normalising constant"),
-        (lambda a, b, h, t: coin_log_evidence(a, b, t, h), "swapped"),
-        (lambda a, b, h, t: special.beta(a + h, b + t) - special.beta(a, b), "betaln"),
+        (lambda h, t, a0, b0: special.betaln(a0, b0) - special.betaln(a0 + h, b0 + t), "sign error"),
+        (lambda h, t, a0, b0: math.exp(coin_log_evidence(h, t, a0, b0)), "not its logarithm"),
+        (lambda h, t, a0, b0: special.betaln(a0 + h, b0 + t), "normalising constant"),
+        (lambda h, t, a0, b0: coin_log_evidence(t, h, a0, b0), "swapped"),
+        (lambda h, t, a0, b0: special.beta(a0 + h, b0 + t) - special.beta(a0, b0), "betaln"),
+        (lambda h, t, a0, b0: coin_log_evidence(a0, b0, h, t), "wrong order"),
     ],
     "check_coin_laplace": [
-        (lambda a, b, h, t: ((a + h) / (a + b + h + t), coin_laplace(a, b, h, t)[1]), "mean"),
-        (lambda a, b, h, t: (coin_laplace(a, b, h, t)[0], coin_laplace(a, b, h, t)[1] ** 2),
+        (lambda h, t, a0, b0: ((a0 + h) / (a0 + b0 + h + t), coin_laplace(h, t, a0, b0)[1]), "mean"),
+        (lambda h, t, a0, b0: (coin_laplace(h, t, a0, b0)[0], coin_laplace(h, t, a0, b0)[1] ** 2),
          "variance"),
-        (lambda a, b, h, t: (coin_laplace(a, b, h, t)[0], coin_laplace(a, b, h, t)[1] ** -2),
+        (lambda h, t, a0, b0: (coin_laplace(h, t, a0, b0)[0], coin_laplace(h, t, a0, b0)[1] ** -2),
          "curvature"),
-        (lambda a, b, h, t: (coin_laplace(a, b, h, t)[0], stats.beta(a + h, b + t).std()),
+        (lambda h, t, a0, b0: (coin_laplace(h, t, a0, b0)[0], stats.beta(a0 + h, b0 + t).std()),
          "exact posterior standard deviation"),
-        (lambda a, b, h, t: coin_laplace(a + 1, b + 1, h, t), "-1 of the exponents"),
+        (lambda h, t, a0, b0: coin_laplace(h, t, a0 + 1, b0 + 1), "-1 of the exponents"),
     ],
     "check_kl_normal": [
         (lambda mq, sq, mp, sp: kl_normal(mp, sp, mq, sq), "swapped"),
@@ -434,19 +436,20 @@ WRONG = {
         (lambda lj, lq, z: lj(z[0]) - lq(z[0]), "wrong value"),
     ],
     "check_elbo_beta_coin": [
-        (lambda aq, bq, a, b, h, t: elbo_beta_coin(aq, bq, a, b, h, t) - 2 * stats.beta(aq, bq).entropy(),
+        (lambda aq, bq, h, t, a0, b0: elbo_beta_coin(aq, bq, h, t, a0, b0) - 2 * stats.beta(aq, bq).entropy(),
          "sign error on the entropy"),
-        (lambda aq, bq, a, b, h, t: elbo_beta_coin(aq, bq, a, b, h, t) - stats.beta(aq, bq).entropy(),
+        (lambda aq, bq, h, t, a0, b0: elbo_beta_coin(aq, bq, h, t, a0, b0) - stats.beta(aq, bq).entropy(),
          "entropy H[q] is missing"),
-        (lambda aq, bq, a, b, h, t: elbo_beta_coin(aq, bq, a, b, h, t) + special.betaln(a, b),
+        (lambda aq, bq, h, t, a0, b0: elbo_beta_coin(aq, bq, h, t, a0, b0) + special.betaln(a0, b0),
          "normalising constant"),
-        (lambda aq, bq, a, b, h, t: coin_log_evidence(a, b, h, t) - elbo_beta_coin(aq, bq, a, b, h, t),
+        (lambda aq, bq, h, t, a0, b0: coin_log_evidence(h, t, a0, b0) - elbo_beta_coin(aq, bq, h, t, a0, b0),
          "KL(q ‖ posterior)"),
         (lambda *args: -elbo_beta_coin(*args), "minus the ELBO"),
-        (lambda aq, bq, a, b, h, t: ((a + h - 1) * np.log(aq / (aq + bq)) + (b + t - 1)
-                                     * np.log(bq / (aq + bq)) - special.betaln(a, b)
-                                     + stats.beta(aq, bq).entropy()), "digamma"),
+        (lambda aq, bq, h, t, a0, b0: ((a0 + h - 1) * np.log(aq / (aq + bq)) + (b0 + t - 1)
+                                       * np.log(bq / (aq + bq)) - special.betaln(a0, b0)
+                                       + stats.beta(aq, bq).entropy()), "digamma"),
         (lambda *args: 1 / 0, "ZeroDivisionError"),
+        (lambda aq, bq, h, t, a0, b0: elbo_beta_coin(aq, bq, a0, b0, h, t), "wrong order"),
     ],
     "check_cavi_factor": [
         (lambda mu, lam, m, j: (cavi_factor(mu, lam, m, j)[0], np.linalg.inv(lam)[j, j]), "marginal variance"),
@@ -532,17 +535,18 @@ WRONG = {
     ],
     "check_elbo_logit_normal": [
         (lambda *args: elbo_logit_normal(*args, jac=0.0), "Jacobian is missing"),
-        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, h, t)
+        (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, h, t, a0, b0)
          - 0.5 * np.log(2 * np.pi * np.e * s**2), "entropy of q is missing"),
-        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, h, t)
+        (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, h, t, a0, b0)
          - np.log(2 * np.pi * np.e * s**2), "sign error on the entropy"),
-        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, h, t) - 0.5 * np.log(s),
+        (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, h, t, a0, b0) - 0.5 * np.log(s),
          "not the standard deviation"),
-        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, h, t) - 0.5, "the e"),
-        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, h, t) + special.betaln(a, b),
+        (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, h, t, a0, b0) - 0.5, "the e"),
+        (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, h, t, a0, b0) + special.betaln(a0, b0),
          "normalising constant"),
-        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, t, h), "swapped"),
-        (lambda m, s, a, b, h, t: elbo_logit_normal(m, s, a, b, h, t) + 0.01 * m, "wrong value"),
+        (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, t, h, a0, b0), "swapped"),
+        (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, h, t, a0, b0) + 0.01 * m, "wrong value"),
+        (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, a0, b0, h, t), "wrong order"),
     ],
 }
 
@@ -639,8 +643,25 @@ def test_jax_arrays_are_accepted():
 
 def test_unknown_mistake_names_the_wrong_output_and_negative_kl():
     with pytest.raises(AssertionError) as info:
-        checks.check_coin_laplace(lambda a, b, h, t: (coin_laplace(a, b, h, t)[0], 0.1))
-    assert "wrong: `sd`; right: `mode`" in str(info.value)
+        checks.check_coin_laplace(lambda h, t, a0, b0: (coin_laplace(h, t, a0, b0)[0], 0.1))
+    assert "wrong: `sigma`; right: `mode`" in str(info.value)
     with pytest.raises(AssertionError) as info:
         checks.check_kl_normal(lambda mq, sq, mp, sp: kl_normal(mq, sq, mp, sp) - 0.1 - mq**2)
     assert "never negative" in str(info.value)
+
+
+def test_library_functions_pass_the_coin_checks():
+    """The exercises use vi_lib's argument order and names: the library's own functions pass."""
+    import functools
+
+    from vi_lib.elbo import elbo_beta_coin as lib_elbo_beta_coin
+    from vi_lib.elbo import elbo_gaussian_quadrature
+    from vi_lib.models import coin
+
+    checks.check_coin_posterior(coin.coin_posterior)
+    checks.check_coin_log_evidence(coin.coin_log_evidence)
+    checks.check_coin_laplace(functools.partial(coin.coin_laplace, scale="probability"))
+    checks.check_elbo_beta_coin(lib_elbo_beta_coin)
+    checks.check_elbo_logit_normal(
+        lambda mu_q, sigma_q, heads, tails, a0, b0: elbo_gaussian_quadrature(
+            lambda eta: coin.coin_log_joint_logit(eta, heads, tails, a0, b0), mu_q, sigma_q))

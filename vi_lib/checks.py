@@ -330,122 +330,132 @@ def _student_check(check):
 # 01 Bayesian recap: the coin toss (Beta-Bernoulli)
 # ---------------------------------------------------------------------------
 
-_COIN_ARGS = ["a", "b", "heads", "tails"]
+_COIN_ARGS = ["heads", "tails", "a0", "b0"]
 
 
 def _coin_cases(seed, n=20, min_post=0.0):
-    cases = [(1.0, 1.0, 0, 0), (1.0, 1.0, 7, 3), (2.0, 5.0, 12, 4), (0.5, 0.5, 3, 9),
-             (10.0, 2.0, 1, 30), (3.0, 3.0, 50, 50), (1.5, 4.0, 0, 6)]
+    """(heads, tails, a0, b0) in the order of :func:`vi_lib.models.coin_posterior`."""
+    cases = [(0, 0, 1.0, 1.0), (7, 3, 1.0, 1.0), (12, 4, 2.0, 5.0), (3, 9, 0.5, 0.5),
+             (1, 30, 10.0, 2.0), (50, 50, 3.0, 3.0), (0, 6, 1.5, 4.0)]
     rng = _rng(seed)
     for _ in range(n):
-        cases.append((float(rng.uniform(0.5, 6.0)), float(rng.uniform(0.5, 6.0)),
-                      int(rng.integers(0, 40)), int(rng.integers(0, 40))))
-    return [c for c in cases if c[0] + c[2] > min_post and c[1] + c[3] > min_post]
+        a0, b0 = float(rng.uniform(0.5, 6.0)), float(rng.uniform(0.5, 6.0))
+        cases.append((int(rng.integers(0, 40)), int(rng.integers(0, 40)), a0, b0))
+    return [c for c in cases if c[2] + c[0] > min_post and c[3] + c[1] > min_post]
 
 
-def _ref_coin_posterior(a, b, heads, tails):
-    return a + heads, b + tails
+def _ref_coin_posterior(heads, tails, a0, b0):
+    return a0 + heads, b0 + tails
 
 
 @_student_check
 def check_coin_posterior(fn):
-    """Check ``fn(a, b, heads, tails) -> (a_post, b_post)``: the Beta posterior of the coin.
+    """Check ``fn(heads, tails, a0, b0) -> (a_post, b_post)``: the Beta posterior of the coin.
 
-    Prior Beta(a, b) on the probability of heads, ``heads`` and ``tails`` observed.
+    Prior Beta(a0, b0) on the probability of heads, ``heads`` and ``tails`` observed; the
+    argument order is that of :func:`vi_lib.models.coin_posterior`.
     """
     mistakes = [
-        _Mistake("heads and tails are swapped: heads add to the first parameter a "
-                 "(the prior's pseudo-count of heads), tails to b.",
-                 lambda a, b, h, t: (a + t, b + h)),
-        _Mistake("the prior is missing: the posterior parameters are the prior's a, b "
+        _Mistake("heads and tails are swapped: heads add to the first parameter a0 "
+                 "(the prior's pseudo-count of heads), tails to b0.",
+                 lambda h, t, a0, b0: (a0 + t, b0 + h)),
+        _Mistake("the prior is missing: the posterior parameters are the prior's a0, b0 "
                  "plus the counts, not the counts alone.",
-                 lambda a, b, h, t: (h, t)),
-        _Mistake("off by one: a + heads - 1 is the exponent of theta in the posterior "
-                 "density, but the Beta *parameter* is a + heads.",
-                 lambda a, b, h, t: (a + h - 1, b + t - 1)),
+                 lambda h, t, a0, b0: (h, t)),
+        _Mistake("off by one: a0 + heads - 1 is the exponent of theta in the posterior "
+                 "density, but the Beta *parameter* is a0 + heads.",
+                 lambda h, t, a0, b0: (a0 + h - 1, b0 + t - 1)),
         _Mistake("you added the total number of tosses to both parameters; "
-                 "heads go to a and tails go to b.",
-                 lambda a, b, h, t: (a + h + t, b + h + t)),
+                 "heads go to a0 and tails go to b0.",
+                 lambda h, t, a0, b0: (a0 + h + t, b0 + h + t)),
     ]
     _check("check_coin_posterior", fn, _coin_cases(101), _ref_coin_posterior, mistakes,
            arg_names=_COIN_ARGS, out_names=["a_post", "b_post"])
 
 
-def _ref_coin_log_evidence(a, b, heads, tails):
-    return special.betaln(a + heads, b + tails) - special.betaln(a, b)
+def _ref_coin_log_evidence(heads, tails, a0, b0):
+    return special.betaln(a0 + heads, b0 + tails) - special.betaln(a0, b0)
 
 
 @_student_check
 def check_coin_log_evidence(fn):
-    """Check ``fn(a, b, heads, tails) -> log p(X)`` for one sequence of tosses (nats).
+    """Check ``fn(heads, tails, a0, b0) -> log p(X)`` for one sequence of tosses (nats).
 
-    The evidence of a given sequence is B(a + heads, b + tails) / B(a, b).
+    The evidence of a given sequence is B(a0 + heads, b0 + tails) / B(a0, b0); the
+    argument order is that of :func:`vi_lib.models.coin_log_evidence`.
     """
     log_binom = lambda h, t: special.gammaln(h + t + 1) - special.gammaln(h + 1) - special.gammaln(t + 1)  # noqa: E731
+    ref = _ref_coin_log_evidence
     mistakes = [
         _Mistake("you included the binomial coefficient C(n, heads): that is the probability "
                  "of the *number* of heads, but the data are one particular sequence of tosses.",
-                 lambda a, b, h, t: _ref_coin_log_evidence(a, b, h, t) + log_binom(h, t)),
-        _Mistake("sign error: the log evidence is log B(a + heads, b + tails) - log B(a, b); "
+                 lambda h, t, a0, b0: ref(h, t, a0, b0) + log_binom(h, t)),
+        _Mistake("sign error: the log evidence is log B(a0 + heads, b0 + tails) - log B(a0, b0); "
                  "you have the two terms the other way round.",
-                 lambda a, b, h, t: -_ref_coin_log_evidence(a, b, h, t)),
+                 lambda h, t, a0, b0: -ref(h, t, a0, b0)),
         _Mistake("you returned the evidence p(X), not its logarithm.",
-                 lambda a, b, h, t: np.exp(_ref_coin_log_evidence(a, b, h, t))),
-        _Mistake("the prior's normalising constant is missing: subtract log B(a, b).",
-                 lambda a, b, h, t: special.betaln(a + h, b + t)),
-        _Mistake("heads and tails are swapped: heads go with a, tails with b.",
-                 lambda a, b, h, t: _ref_coin_log_evidence(a, b, t, h)),
+                 lambda h, t, a0, b0: np.exp(ref(h, t, a0, b0))),
+        _Mistake("the prior's normalising constant is missing: subtract log B(a0, b0).",
+                 lambda h, t, a0, b0: special.betaln(a0 + h, b0 + t)),
+        _Mistake("heads and tails are swapped: heads go with a0, tails with b0.",
+                 lambda h, t, a0, b0: ref(t, h, a0, b0)),
         _Mistake("you used the Beta function where its logarithm belongs (or the reverse); "
                  "use scipy.special.betaln for log B.",
-                 lambda a, b, h, t: special.beta(a + h, b + t) - special.beta(a, b)),
+                 lambda h, t, a0, b0: special.beta(a0 + h, b0 + t) - special.beta(a0, b0)),
+        _Mistake("the arguments are in the wrong order: the signature is "
+                 "fn(heads, tails, a0, b0), as in vi_lib.models.coin_log_evidence; you used "
+                 "heads and tails as the prior parameters and a0, b0 as the counts.",
+                 lambda h, t, a0, b0: ref(h, t, a0, b0) + special.betaln(a0, b0) - special.betaln(h, t)),
     ]
-    _check("check_coin_log_evidence", fn, _coin_cases(102), _ref_coin_log_evidence, mistakes,
+    _check("check_coin_log_evidence", fn, _coin_cases(102), ref, mistakes,
            arg_names=_COIN_ARGS)
 
 
-def _laplace_pieces(a, b, heads, tails):
-    a1, b1 = a + heads - 1.0, b + tails - 1.0
+def _laplace_pieces(heads, tails, a0, b0):
+    a1, b1 = a0 + heads - 1.0, b0 + tails - 1.0
     mode = a1 / (a1 + b1)
     curvature = a1 / mode**2 + b1 / (1 - mode) ** 2
     return mode, curvature
 
 
-def _ref_coin_laplace(a, b, heads, tails):
-    mode, curvature = _laplace_pieces(a, b, heads, tails)
+def _ref_coin_laplace(heads, tails, a0, b0):
+    mode, curvature = _laplace_pieces(heads, tails, a0, b0)
     return mode, 1.0 / np.sqrt(curvature)
 
 
 @_student_check
 def check_coin_laplace(fn):
-    """Check ``fn(a, b, heads, tails) -> (mode, sd)``: Laplace approximation on the probability scale.
+    """Check ``fn(heads, tails, a0, b0) -> (mode, sigma)``: Laplace approximation on the probability scale.
 
-    Inputs satisfy a + heads > 1 and b + tails > 1, so the posterior mode is inside (0, 1).
+    Inputs satisfy a0 + heads > 1 and b0 + tails > 1, so the posterior mode is inside (0, 1);
+    ``sigma`` is the standard deviation. Order and outputs as in
+    :func:`vi_lib.models.coin_laplace` with ``scale="probability"``.
     """
-    def beta_mean(a, b, h, t):
-        return (a + h) / (a + b + h + t)
+    def beta_mean(h, t, a0, b0):
+        return (a0 + h) / (a0 + b0 + h + t)
 
-    def beta_sd(a, b, h, t):
-        return stats.beta(a + h, b + t).std()
+    def beta_sd(h, t, a0, b0):
+        return stats.beta(a0 + h, b0 + t).std()
 
     mistakes = [
         _Mistake("the centre is the posterior *mean*; the Laplace approximation is centred at "
-                 "the *mode* (the maximum of the log joint), (a + heads - 1) / (a + b + n - 2).",
-                 lambda a, b, h, t: (beta_mean(a, b, h, t), None)),
+                 "the *mode* (the maximum of the log joint), (a0 + heads - 1) / (a0 + b0 + n - 2).",
+                 lambda h, t, a0, b0: (beta_mean(h, t, a0, b0), None)),
         _Mistake("you returned the variance 1 / curvature; the task asks for the standard "
                  "deviation, its square root.",
-                 lambda a, b, h, t: (None, 1.0 / _laplace_pieces(a, b, h, t)[1])),
+                 lambda h, t, a0, b0: (None, 1.0 / _laplace_pieces(h, t, a0, b0)[1])),
         _Mistake("you returned the curvature (the precision) itself; the standard deviation "
                  "is 1 / sqrt(curvature).",
-                 lambda a, b, h, t: (None, _laplace_pieces(a, b, h, t)[1])),
+                 lambda h, t, a0, b0: (None, _laplace_pieces(h, t, a0, b0)[1])),
         _Mistake("you returned the exact posterior standard deviation of the Beta; the Laplace "
-                 "sd comes from the curvature of the log joint at the mode.",
-                 lambda a, b, h, t: (None, beta_sd(a, b, h, t))),
+                 "sigma comes from the curvature of the log joint at the mode.",
+                 lambda h, t, a0, b0: (None, beta_sd(h, t, a0, b0))),
         _Mistake("the -1 of the exponents is missing: the log joint is "
-                 "(a + heads - 1) log theta + (b + tails - 1) log(1 - theta).",
-                 lambda a, b, h, t: _ref_coin_laplace(a + 1, b + 1, h, t)),
+                 "(a0 + heads - 1) log theta + (b0 + tails - 1) log(1 - theta).",
+                 lambda h, t, a0, b0: _ref_coin_laplace(h, t, a0 + 1, b0 + 1)),
     ]
     _check("check_coin_laplace", fn, _coin_cases(103, min_post=1.5), _ref_coin_laplace, mistakes,
-           arg_names=_COIN_ARGS, out_names=["mode", "sd"])
+           arg_names=_COIN_ARGS, out_names=["mode", "sigma"])
 
 
 # ---------------------------------------------------------------------------
@@ -723,29 +733,32 @@ def check_elbo_monte_carlo(fn):
            arg_names=["log_joint", "log_q", "samples"], shape_hint=" (a float)")
 
 
-def _elbo_beta_pieces(a_q, b_q, a, b, heads, tails):
+def _elbo_beta_pieces(a_q, b_q, heads, tails, a0, b0):
     e_log_t = special.digamma(a_q) - special.digamma(a_q + b_q)
     e_log_1mt = special.digamma(b_q) - special.digamma(a_q + b_q)
-    e_log_joint = (a + heads - 1) * e_log_t + (b + tails - 1) * e_log_1mt - special.betaln(a, b)
+    e_log_joint = (a0 + heads - 1) * e_log_t + (b0 + tails - 1) * e_log_1mt - special.betaln(a0, b0)
     entropy = stats.beta(a_q, b_q).entropy()
     return float(e_log_joint), float(entropy)
 
 
-def _ref_elbo_beta_coin(a_q, b_q, a, b, heads, tails):
-    e, h = _elbo_beta_pieces(a_q, b_q, a, b, heads, tails)
+def _ref_elbo_beta_coin(a_q, b_q, heads, tails, a0, b0):
+    e, h = _elbo_beta_pieces(a_q, b_q, heads, tails, a0, b0)
     return e + h
 
 
 @_student_check
 def check_elbo_beta_coin(fn):
-    """Check ``fn(a_q, b_q, a, b, heads, tails) -> ELBO`` of q = Beta(a_q, b_q) for the coin (nats)."""
+    """Check ``fn(a_q, b_q, heads, tails, a0, b0) -> ELBO`` of q = Beta(a_q, b_q) for the coin (nats).
+
+    Prior Beta(a0, b0); the argument order is that of :func:`vi_lib.elbo.elbo_beta_coin`.
+    """
     rng = _rng(303)
-    cases = [(1.0, 1.0, 1.0, 1.0, 0, 0), (8.0, 4.0, 1.0, 1.0, 7, 3), (2.0, 2.0, 1.0, 1.0, 7, 3),
-             (14.0, 9.0, 2.0, 5.0, 12, 4), (3.0, 30.0, 10.0, 2.0, 1, 30), (0.8, 1.3, 0.5, 0.5, 3, 9)]
+    cases = [(1.0, 1.0, 0, 0, 1.0, 1.0), (8.0, 4.0, 7, 3, 1.0, 1.0), (2.0, 2.0, 7, 3, 1.0, 1.0),
+             (14.0, 9.0, 12, 4, 2.0, 5.0), (3.0, 30.0, 1, 30, 10.0, 2.0), (0.8, 1.3, 3, 9, 0.5, 0.5)]
     for _ in range(16):
-        cases.append((float(rng.uniform(0.5, 30)), float(rng.uniform(0.5, 30)),
-                      float(rng.uniform(0.5, 5)), float(rng.uniform(0.5, 5)),
-                      int(rng.integers(0, 30)), int(rng.integers(0, 30))))
+        a_q, b_q = float(rng.uniform(0.5, 30)), float(rng.uniform(0.5, 30))
+        a0, b0 = float(rng.uniform(0.5, 5)), float(rng.uniform(0.5, 5))
+        cases.append((a_q, b_q, int(rng.integers(0, 30)), int(rng.integers(0, 30)), a0, b0))
 
     def piece(i, sign=1.0):
         return lambda *args: _elbo_beta_pieces(*args)[0] + sign * _elbo_beta_pieces(*args)[1] * i
@@ -757,22 +770,28 @@ def check_elbo_beta_coin(fn):
                  "(equivalently E_q[log p(X, θ)] - E_q[log q(θ)]).",
                  piece(0.0)),
         _Mistake("the prior's normalising constant is missing from log p(X, θ): it contains "
-                 "-log B(a, b).",
-                 lambda *args: _ref_elbo_beta_coin(*args) + special.betaln(args[2], args[3])),
+                 "-log B(a0, b0).",
+                 lambda aq, bq, h, t, a0, b0: (_ref_elbo_beta_coin(aq, bq, h, t, a0, b0)
+                                               + special.betaln(a0, b0))),
         _Mistake("you returned KL(q ‖ posterior) = log p(X) - ELBO, not the ELBO.",
-                 lambda aq, bq, a, b, h, t: _ref_coin_log_evidence(a, b, h, t)
-                 - _ref_elbo_beta_coin(aq, bq, a, b, h, t)),
+                 lambda aq, bq, h, t, a0, b0: _ref_coin_log_evidence(h, t, a0, b0)
+                 - _ref_elbo_beta_coin(aq, bq, h, t, a0, b0)),
         _Mistake("sign error: you returned minus the ELBO (the loss an optimiser minimises).",
                  lambda *args: -_ref_elbo_beta_coin(*args)),
         _Mistake("E_q[log θ] is ψ(a_q) - ψ(a_q + b_q) (digamma), not log of the mean "
                  "log(a_q / (a_q + b_q)).",
-                 lambda aq, bq, a, b, h, t: ((a + h - 1) * np.log(aq / (aq + bq))
-                                             + (b + t - 1) * np.log(bq / (aq + bq))
-                                             - special.betaln(a, b)
-                                             + stats.beta(aq, bq).entropy())),
+                 lambda aq, bq, h, t, a0, b0: ((a0 + h - 1) * np.log(aq / (aq + bq))
+                                               + (b0 + t - 1) * np.log(bq / (aq + bq))
+                                               - special.betaln(a0, b0)
+                                               + stats.beta(aq, bq).entropy())),
+        _Mistake("the arguments are in the wrong order: the signature is "
+                 "fn(a_q, b_q, heads, tails, a0, b0), as in vi_lib.elbo.elbo_beta_coin; you used "
+                 "heads and tails as the prior parameters and a0, b0 as the counts.",
+                 lambda aq, bq, h, t, a0, b0: (_ref_elbo_beta_coin(aq, bq, h, t, a0, b0)
+                                               + special.betaln(a0, b0) - special.betaln(h, t))),
     ]
     _check("check_elbo_beta_coin", fn, cases, _ref_elbo_beta_coin, mistakes,
-           arg_names=["a_q", "b_q", "a", "b", "heads", "tails"])
+           arg_names=["a_q", "b_q", "heads", "tails", "a0", "b0"])
 
 
 # ---------------------------------------------------------------------------
@@ -1191,54 +1210,63 @@ def _gauss_expectation(g, m, s, n_nodes=96):
     return float(np.sum(w * g(m + s * x)) / np.sqrt(2 * np.pi))
 
 
-def _logit_elbo_parts(m, s, a, b, heads, tails, jacobian=1.0):
+def _logit_elbo_parts(mu_q, sigma_q, heads, tails, a0, b0, jacobian=1.0):
     def log_joint(eta):
         log_sig, log_sig_neg = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
-        return ((a + heads - 1 + jacobian) * log_sig + (b + tails - 1 + jacobian) * log_sig_neg
-                - special.betaln(a, b))
-    return _gauss_expectation(log_joint, m, s), 0.5 * np.log(2 * np.pi * np.e * s**2)
+        return ((a0 + heads - 1 + jacobian) * log_sig + (b0 + tails - 1 + jacobian) * log_sig_neg
+                - special.betaln(a0, b0))
+    return (_gauss_expectation(log_joint, mu_q, sigma_q),
+            0.5 * np.log(2 * np.pi * np.e * sigma_q**2))
 
 
-def _ref_elbo_logit_normal(m, s, a, b, heads, tails):
-    e, h = _logit_elbo_parts(m, s, a, b, heads, tails)
+def _ref_elbo_logit_normal(mu_q, sigma_q, heads, tails, a0, b0):
+    e, h = _logit_elbo_parts(mu_q, sigma_q, heads, tails, a0, b0)
     return e + h
 
 
 @_student_check
 def check_elbo_logit_normal(fn):
-    """Check ``fn(m, s, a, b, heads, tails) -> ELBO`` of q(eta) = N(m, s²) on the logit (nats).
+    """Check ``fn(mu_q, sigma_q, heads, tails, a0, b0) -> ELBO`` of q(eta) = N(mu_q, sigma_q²) on the logit.
 
-    The coin toss with prior Beta(a, b) on theta = sigmoid(eta); the log joint in eta
-    includes the Jacobian log theta(1 - theta).
+    The coin toss with prior Beta(a0, b0) on theta = sigmoid(eta); the log joint in eta
+    includes the Jacobian log theta(1 - theta) (:func:`vi_lib.models.coin_log_joint_logit`,
+    same order of the data arguments). The result is in nats.
     """
     rng = _rng(704)
-    cases = [(0.0, 1.0, 1.0, 1.0, 0, 0), (0.8, 0.6, 1.0, 1.0, 7, 3), (0.0, 0.1, 2.0, 2.0, 5, 5),
-             (-1.5, 0.3, 2.0, 5.0, 4, 12), (2.0, 1.5, 0.5, 0.5, 20, 2)]
+    cases = [(0.0, 1.0, 0, 0, 1.0, 1.0), (0.8, 0.6, 7, 3, 1.0, 1.0), (0.0, 0.1, 5, 5, 2.0, 2.0),
+             (-1.5, 0.3, 4, 12, 2.0, 5.0), (2.0, 1.5, 20, 2, 0.5, 0.5)]
     for _ in range(15):
-        cases.append((float(rng.normal(0, 1.5)), float(rng.uniform(0.1, 2.0)),
-                      float(rng.uniform(0.5, 5)), float(rng.uniform(0.5, 5)),
-                      int(rng.integers(0, 30)), int(rng.integers(0, 30))))
+        mu_q, sigma_q = float(rng.normal(0, 1.5)), float(rng.uniform(0.1, 2.0))
+        a0, b0 = float(rng.uniform(0.5, 5)), float(rng.uniform(0.5, 5))
+        cases.append((mu_q, sigma_q, int(rng.integers(0, 30)), int(rng.integers(0, 30)), a0, b0))
     parts = _logit_elbo_parts
+    ref = _ref_elbo_logit_normal
     mistakes = [
         _Mistake("the Jacobian is missing: in the logit eta the log joint gains "
                  "log |dtheta/deta| = log theta + log(1 - theta), so the exponents become "
-                 "a + heads and b + tails.",
-                 lambda m, s, a, b, h, t: sum(parts(m, s, a, b, h, t, jacobian=0.0))),
+                 "a0 + heads and b0 + tails.",
+                 lambda *args: sum(parts(*args, jacobian=0.0))),
         _Mistake("the entropy of q is missing: ELBO = E_q[log p(X, eta)] + H[q], with "
-                 "H[N(m, s²)] = ½ log(2 pi e s²).",
+                 "H[N(mu_q, sigma_q²)] = ½ log(2 pi e sigma_q²).",
                  lambda *args: parts(*args)[0]),
         _Mistake("sign error on the entropy: ELBO = E_q[log p(X, eta)] + H[q].",
                  lambda *args: parts(*args)[0] - parts(*args)[1]),
-        _Mistake("the entropy of N(m, s²) is ½ log(2 pi e s²) with the variance s², "
-                 "not the standard deviation s.",
+        _Mistake("the entropy of N(mu_q, sigma_q²) is ½ log(2 pi e sigma_q²) with the variance "
+                 "sigma_q², not the standard deviation sigma_q.",
                  lambda m, s, *rest: parts(m, s, *rest)[0] + 0.5 * np.log(2 * np.pi * np.e * s)),
-        _Mistake("the entropy of N(m, s²) is ½ log(2 pi e s²): the e (a +½) is missing.",
+        _Mistake("the entropy of N(mu_q, sigma_q²) is ½ log(2 pi e sigma_q²): the e (a +½) is "
+                 "missing.",
                  lambda *args: sum(parts(*args)) - 0.5),
-        _Mistake("the prior's normalising constant -log B(a, b) is missing from the log joint.",
-                 lambda m, s, a, b, h, t: (_ref_elbo_logit_normal(m, s, a, b, h, t)
-                                           + special.betaln(a, b))),
+        _Mistake("the prior's normalising constant -log B(a0, b0) is missing from the log joint.",
+                 lambda m, s, h, t, a0, b0: ref(m, s, h, t, a0, b0) + special.betaln(a0, b0)),
         _Mistake("heads and tails are swapped: heads go with log sigmoid(eta) = log theta.",
-                 lambda m, s, a, b, h, t: _ref_elbo_logit_normal(m, s, a, b, t, h)),
+                 lambda m, s, h, t, a0, b0: ref(m, s, t, h, a0, b0)),
+        _Mistake("the arguments are in the wrong order: the signature is "
+                 "fn(mu_q, sigma_q, heads, tails, a0, b0), the data in the order of "
+                 "vi_lib.models.coin_log_joint_logit; you used heads and tails as the prior "
+                 "parameters and a0, b0 as the counts.",
+                 lambda m, s, h, t, a0, b0: (ref(m, s, h, t, a0, b0) + special.betaln(a0, b0)
+                                             - special.betaln(h, t))),
     ]
-    _check("check_elbo_logit_normal", fn, cases, _ref_elbo_logit_normal, mistakes,
-           arg_names=["m", "s", "a", "b", "heads", "tails"], rtol=1e-6, atol=1e-8)
+    _check("check_elbo_logit_normal", fn, cases, ref, mistakes,
+           arg_names=["mu_q", "sigma_q", "heads", "tails", "a0", "b0"], rtol=1e-6, atol=1e-8)
