@@ -310,6 +310,44 @@ def test_screenshots(browser, base_url):
     assert len(written) == 3, f"screenshots written: {written}"
 
 
+FILE_PAGES = ["intro.html", "chapters/02_kl_divergence.html", "appendix/glossary.html"]
+
+
+def test_pages_work_from_file_urls(browser):
+    """Read straight from disk (file://, as after unzipping the book on a laptop): math and figures."""
+    root = require_built_book()
+    for path in FILE_PAGES:
+        if not (root / path).exists():
+            continue
+        problems = Problems()
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+
+        def route(r, problems=problems):
+            if r.request.url.startswith("file://"):
+                r.continue_()
+            else:
+                problems.external.append(r.request.url)
+                r.abort()
+
+        context.route("**/*", route)
+        page = context.new_page()
+        page.on("console", lambda m, pr=problems: m.type == "error" and pr.console.append(m.text))
+        page.on("pageerror", lambda e, pr=problems: pr.console.append(str(e)))
+        page.on("requestfailed", lambda r, pr=problems: pr.failed.append(f"{r.url} ({r.failure})"))
+        try:
+            load(page, (root / path).as_uri())
+            math = page.evaluate(MATH_REPORT)
+            images = page.evaluate(BROKEN_IMAGES)
+        finally:
+            context.close()
+        errors = problems.errors()
+        if math["unrendered"] or math["merrors"]:
+            errors.append(f"math not rendered: {math['unrendered'][:3]} {math['merrors'][:3]}")
+        if images["broken"]:
+            errors.append(f"images that did not load: {images['broken']}")
+        assert not errors, f"file://{path}:\n  " + "\n  ".join(errors)
+
+
 def test_no_page_links_a_remote_script_or_stylesheet():
     """Static check (runs without a browser): every script, stylesheet and image is local."""
     root = require_built_book()
