@@ -17,7 +17,11 @@ shape. Tolerances are loose enough (relative 1e-6) for any correct textbook
 formula; no input is chosen to provoke cancellation.
 
 The shared logic lives in :func:`_check`; each public check only lists its inputs,
-its reference answer and its catalogue of mistakes.
+its reference answer and its catalogue of mistakes. The reference answer is the
+course library's own function wherever it has one (``vi_lib.models.coin``,
+``vi_lib.elbo``, ``vi_lib.divergences``, ``vi_lib.cavi``,
+``vi_lib.models.linear_regression``); private code here computes only the wrong
+variants and the answers the library has no function for.
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ from typing import Callable
 import numpy as np
 from scipy import special, stats
 
+from .cavi import cavi_factorized_gaussian
 from .divergences import kl_mvn_diag, kl_normal
+from .elbo import (elbo_beta_coin, elbo_gaussian_quadrature, entropy_beta, entropy_categorical,
+                   entropy_normal)
+from .models.coin import coin_laplace, coin_log_evidence, coin_log_joint_logit, coin_posterior
+from .models.linear_regression import blr_posterior, blr_precision
 
 __all__ = [
     # 01 Bayesian recap
@@ -344,10 +353,6 @@ def _coin_cases(seed, n=20, min_post=0.0):
     return [c for c in cases if c[2] + c[0] > min_post and c[3] + c[1] > min_post]
 
 
-def _ref_coin_posterior(heads, tails, a0, b0):
-    return a0 + heads, b0 + tails
-
-
 @_student_check
 def check_coin_posterior(fn):
     """Check ``fn(heads, tails, a0, b0) -> (a_post, b_post)``: the Beta posterior of the coin.
@@ -369,12 +374,8 @@ def check_coin_posterior(fn):
                  "heads go to a0 and tails go to b0.",
                  lambda h, t, a0, b0: (a0 + h + t, b0 + h + t)),
     ]
-    _check("check_coin_posterior", fn, _coin_cases(101), _ref_coin_posterior, mistakes,
+    _check("check_coin_posterior", fn, _coin_cases(101), coin_posterior, mistakes,
            arg_names=_COIN_ARGS, out_names=["a_post", "b_post"])
-
-
-def _ref_coin_log_evidence(heads, tails, a0, b0):
-    return special.betaln(a0 + heads, b0 + tails) - special.betaln(a0, b0)
 
 
 @_student_check
@@ -385,7 +386,7 @@ def check_coin_log_evidence(fn):
     argument order is that of :func:`vi_lib.models.coin_log_evidence`.
     """
     log_binom = lambda h, t: special.gammaln(h + t + 1) - special.gammaln(h + 1) - special.gammaln(t + 1)  # noqa: E731
-    ref = _ref_coin_log_evidence
+    ref = coin_log_evidence
     mistakes = [
         _Mistake("you included the binomial coefficient C(n, heads): that is the probability "
                  "of the *number* of heads, but the data are one particular sequence of tosses.",
@@ -411,16 +412,7 @@ def check_coin_log_evidence(fn):
            arg_names=_COIN_ARGS)
 
 
-def _laplace_pieces(heads, tails, a0, b0):
-    a1, b1 = a0 + heads - 1.0, b0 + tails - 1.0
-    mode = a1 / (a1 + b1)
-    curvature = a1 / mode**2 + b1 / (1 - mode) ** 2
-    return mode, curvature
-
-
-def _ref_coin_laplace(heads, tails, a0, b0):
-    mode, curvature = _laplace_pieces(heads, tails, a0, b0)
-    return mode, 1.0 / np.sqrt(curvature)
+_ref_coin_laplace = functools.partial(coin_laplace, scale="probability")
 
 
 @_student_check
@@ -443,10 +435,10 @@ def check_coin_laplace(fn):
                  lambda h, t, a0, b0: (beta_mean(h, t, a0, b0), None)),
         _Mistake("you returned the variance 1 / curvature; the task asks for the standard "
                  "deviation, its square root.",
-                 lambda h, t, a0, b0: (None, 1.0 / _laplace_pieces(h, t, a0, b0)[1])),
+                 lambda h, t, a0, b0: (None, _ref_coin_laplace(h, t, a0, b0)[1] ** 2)),
         _Mistake("you returned the curvature (the precision) itself; the standard deviation "
                  "is 1 / sqrt(curvature).",
-                 lambda h, t, a0, b0: (None, _laplace_pieces(h, t, a0, b0)[1])),
+                 lambda h, t, a0, b0: (None, _ref_coin_laplace(h, t, a0, b0)[1] ** -2)),
         _Mistake("you returned the exact posterior standard deviation of the Beta; the Laplace "
                  "sigma comes from the curvature of the log joint at the mode.",
                  lambda h, t, a0, b0: (None, beta_sd(h, t, a0, b0))),
@@ -591,7 +583,7 @@ def check_kl_mvn_diag(fn):
 
 
 def _ref_kl_standard_normal(mu, sigma):
-    return 0.5 * float(np.sum(sigma**2 + mu**2 - 1.0 - np.log(sigma**2)))
+    return float(kl_mvn_diag(mu, sigma, np.zeros_like(mu), np.ones_like(sigma)))
 
 
 @_student_check
@@ -651,7 +643,7 @@ def check_kl_standard_normal(fn):
 # ---------------------------------------------------------------------------
 
 def _ref_entropy(probs):
-    return float(np.sum(special.entr(probs)))
+    return float(entropy_categorical(probs))
 
 
 @_student_check
@@ -734,16 +726,9 @@ def check_elbo_monte_carlo(fn):
 
 
 def _elbo_beta_pieces(a_q, b_q, heads, tails, a0, b0):
-    e_log_t = special.digamma(a_q) - special.digamma(a_q + b_q)
-    e_log_1mt = special.digamma(b_q) - special.digamma(a_q + b_q)
-    e_log_joint = (a0 + heads - 1) * e_log_t + (b0 + tails - 1) * e_log_1mt - special.betaln(a0, b0)
-    entropy = stats.beta(a_q, b_q).entropy()
-    return float(e_log_joint), float(entropy)
-
-
-def _ref_elbo_beta_coin(a_q, b_q, heads, tails, a0, b0):
-    e, h = _elbo_beta_pieces(a_q, b_q, heads, tails, a0, b0)
-    return e + h
+    """(E_q[log p(X, θ)], H[q]) from the library's ELBO and entropy."""
+    entropy = float(entropy_beta(a_q, b_q))
+    return float(elbo_beta_coin(a_q, b_q, heads, tails, a0, b0)) - entropy, entropy
 
 
 @_student_check
@@ -771,26 +756,26 @@ def check_elbo_beta_coin(fn):
                  piece(0.0)),
         _Mistake("the prior's normalising constant is missing from log p(X, θ): it contains "
                  "-log B(a0, b0).",
-                 lambda aq, bq, h, t, a0, b0: (_ref_elbo_beta_coin(aq, bq, h, t, a0, b0)
+                 lambda aq, bq, h, t, a0, b0: (elbo_beta_coin(aq, bq, h, t, a0, b0)
                                                + special.betaln(a0, b0))),
         _Mistake("you returned KL(q ‖ posterior) = log p(X) - ELBO, not the ELBO.",
-                 lambda aq, bq, h, t, a0, b0: _ref_coin_log_evidence(h, t, a0, b0)
-                 - _ref_elbo_beta_coin(aq, bq, h, t, a0, b0)),
+                 lambda aq, bq, h, t, a0, b0: coin_log_evidence(h, t, a0, b0)
+                 - elbo_beta_coin(aq, bq, h, t, a0, b0)),
         _Mistake("sign error: you returned minus the ELBO (the loss an optimiser minimises).",
-                 lambda *args: -_ref_elbo_beta_coin(*args)),
+                 lambda *args: -elbo_beta_coin(*args)),
         _Mistake("E_q[log θ] is ψ(a_q) - ψ(a_q + b_q) (digamma), not log of the mean "
                  "log(a_q / (a_q + b_q)).",
                  lambda aq, bq, h, t, a0, b0: ((a0 + h - 1) * np.log(aq / (aq + bq))
                                                + (b0 + t - 1) * np.log(bq / (aq + bq))
                                                - special.betaln(a0, b0)
-                                               + stats.beta(aq, bq).entropy())),
+                                               + entropy_beta(aq, bq))),
         _Mistake("the arguments are in the wrong order: the signature is "
                  "fn(a_q, b_q, heads, tails, a0, b0), as in vi_lib.elbo.elbo_beta_coin; you used "
                  "heads and tails as the prior parameters and a0, b0 as the counts.",
-                 lambda aq, bq, h, t, a0, b0: (_ref_elbo_beta_coin(aq, bq, h, t, a0, b0)
+                 lambda aq, bq, h, t, a0, b0: (elbo_beta_coin(aq, bq, h, t, a0, b0)
                                                + special.betaln(a0, b0) - special.betaln(h, t))),
     ]
-    _check("check_elbo_beta_coin", fn, cases, _ref_elbo_beta_coin, mistakes,
+    _check("check_elbo_beta_coin", fn, cases, elbo_beta_coin, mistakes,
            arg_names=["a_q", "b_q", "heads", "tails", "a0", "b0"])
 
 
@@ -857,10 +842,8 @@ def check_cavi_factor(fn):
 
 
 def _ref_cavi_sweep(mu, precision, m):
-    m = np.array(m, dtype=float)
-    for j in range(len(mu)):
-        m[j] = _ref_cavi_factor(mu, precision, m, j)[0]
-    return m
+    """One sweep of the library's CAVI, started at ``m``."""
+    return cavi_factorized_gaussian(mu, precision, mu_init=m, max_sweeps=1).mu_q
 
 
 @_student_check
@@ -1095,10 +1078,13 @@ def _blr_cases(seed, with_y=True):
     return cases
 
 
+def _sds(alpha, beta):
+    """(noise_sd, prior_sd) of vi_lib.models.linear_regression from the precisions beta, alpha."""
+    return 1.0 / np.sqrt(beta), 1.0 / np.sqrt(alpha)
+
+
 def _ref_blr_posterior(X, y, alpha, beta):
-    A = alpha * np.eye(X.shape[1]) + beta * X.T @ X
-    cov = np.linalg.inv(A)
-    return beta * cov @ X.T @ y, cov
+    return blr_posterior(X, y, *_sds(alpha, beta))
 
 
 @_student_check
@@ -1121,18 +1107,17 @@ def check_blr_posterior(fn):
                  lambda X, y, a, b: (ref(X, y, a, b)[1] @ X.T @ y, None)),
         _Mistake("the prior term alpha I is missing from the posterior precision (that is least "
                  "squares, not Bayes).",
-                 lambda X, y, a, b: ref(X, y, 0.0, b)),
+                 lambda X, y, a, b: (np.linalg.solve(X.T @ X, X.T @ y), np.linalg.inv(b * X.T @ X))),
         _Mistake("cov: you returned the posterior precision matrix A = alpha I + beta XᵀX; the "
                  "covariance is its inverse.",
-                 lambda X, y, a, b: (None, a * np.eye(X.shape[1]) + b * X.T @ X)),
+                 lambda X, y, a, b: (None, blr_precision(X, *_sds(a, b)))),
     ]
     _check("check_blr_posterior", fn, _blr_cases(701), ref, mistakes,
            arg_names=["X", "y", "alpha", "beta"], out_names=["mean", "cov"])
 
 
 def _ref_mf_blr_variances(X, alpha, beta):
-    A = alpha * np.eye(X.shape[1]) + beta * X.T @ X
-    return 1.0 / np.diag(A)
+    return 1.0 / np.diag(blr_precision(X, *_sds(alpha, beta)))
 
 
 @_student_check
@@ -1154,7 +1139,7 @@ def check_mean_field_blr_variances(fn):
 
 
 def _ref_vae_kl(mu, log_var):
-    return -0.5 * np.sum(1.0 + log_var - mu**2 - np.exp(log_var), axis=1)
+    return kl_mvn_diag(mu, np.exp(0.5 * log_var), np.zeros_like(mu), np.ones_like(mu))
 
 
 @_student_check
@@ -1199,29 +1184,19 @@ def check_vae_kl(fn):
            shape_hint=" (one KL per row of mu)", nonnegative=True)
 
 
-@functools.lru_cache(maxsize=4)
-def _hermite_nodes(n_nodes):
-    return np.polynomial.hermite_e.hermegauss(n_nodes)
-
-
-def _gauss_expectation(g, m, s, n_nodes=96):
-    """E[g(eta)] for eta ~ N(m, s²) by Gauss–Hermite quadrature (probabilists' version)."""
-    x, w = _hermite_nodes(n_nodes)
-    return float(np.sum(w * g(m + s * x)) / np.sqrt(2 * np.pi))
-
-
-def _logit_elbo_parts(mu_q, sigma_q, heads, tails, a0, b0, jacobian=1.0):
+def _ref_elbo_logit_normal(mu_q, sigma_q, heads, tails, a0, b0, jacobian=True):
+    """The library's quadrature ELBO; ``jacobian=False`` drops log |dtheta/deta| (a mistake)."""
     def log_joint(eta):
-        log_sig, log_sig_neg = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
-        return ((a0 + heads - 1 + jacobian) * log_sig + (b0 + tails - 1 + jacobian) * log_sig_neg
-                - special.betaln(a0, b0))
-    return (_gauss_expectation(log_joint, mu_q, sigma_q),
-            0.5 * np.log(2 * np.pi * np.e * sigma_q**2))
+        value = coin_log_joint_logit(eta, heads, tails, a0, b0)
+        # log theta + log(1 - theta) = -log(1 + e^-eta) - log(1 + e^eta)
+        return value if jacobian else value + np.logaddexp(0.0, -eta) + np.logaddexp(0.0, eta)
+    return float(elbo_gaussian_quadrature(log_joint, mu_q, sigma_q))  # 64 nodes
 
 
-def _ref_elbo_logit_normal(mu_q, sigma_q, heads, tails, a0, b0):
-    e, h = _logit_elbo_parts(mu_q, sigma_q, heads, tails, a0, b0)
-    return e + h
+def _logit_elbo_parts(mu_q, sigma_q, heads, tails, a0, b0):
+    """(E_q[log p(X, eta)], H[q])."""
+    entropy = float(entropy_normal(sigma_q))
+    return _ref_elbo_logit_normal(mu_q, sigma_q, heads, tails, a0, b0) - entropy, entropy
 
 
 @_student_check
@@ -1245,7 +1220,7 @@ def check_elbo_logit_normal(fn):
         _Mistake("the Jacobian is missing: in the logit eta the log joint gains "
                  "log |dtheta/deta| = log theta + log(1 - theta), so the exponents become "
                  "a0 + heads and b0 + tails.",
-                 lambda *args: sum(parts(*args, jacobian=0.0))),
+                 lambda *args: ref(*args, jacobian=False)),
         _Mistake("the entropy of q is missing: ELBO = E_q[log p(X, eta)] + H[q], with "
                  "H[N(mu_q, sigma_q²)] = ½ log(2 pi e sigma_q²).",
                  lambda *args: parts(*args)[0]),
