@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, special
 
+from ..elbo import _nonnegative, _positive  # the same argument checks (ValueError naming it)
+
 __all__ = [
     "coin_posterior",
     "coin_posterior_mean",
@@ -40,23 +42,11 @@ __all__ = [
 
 
 def _check_counts(heads, tails):
-    heads = np.asarray(heads, dtype=float)
-    tails = np.asarray(tails, dtype=float)
-    if np.any(~np.isfinite(heads)) or np.any(heads < 0):
-        raise ValueError(f"heads must be a finite count >= 0, got {heads!r}")
-    if np.any(~np.isfinite(tails)) or np.any(tails < 0):
-        raise ValueError(f"tails must be a finite count >= 0, got {tails!r}")
-    return heads, tails
+    return _nonnegative("heads", heads), _nonnegative("tails", tails)
 
 
 def _check_prior(a0, b0):
-    a0 = np.asarray(a0, dtype=float)
-    b0 = np.asarray(b0, dtype=float)
-    if np.any(~np.isfinite(a0)) or np.any(a0 <= 0):
-        raise ValueError(f"a0 must be > 0, got {a0!r}")
-    if np.any(~np.isfinite(b0)) or np.any(b0 <= 0):
-        raise ValueError(f"b0 must be > 0, got {b0!r}")
-    return a0, b0
+    return _positive("a0", a0), _positive("b0", b0)
 
 
 def coin_posterior(heads, tails, a0=1.0, b0=1.0):
