@@ -138,15 +138,20 @@ class Problems:
 
 
 @contextlib.contextmanager
-def open_page(browser, base_url):
-    """A fresh context and page that may only talk to ``base_url``; yields (page, problems)."""
-    host = urllib.parse.urlsplit(base_url).netloc
+def open_page(browser, base_url=None):
+    """A fresh context and page that may only talk to ``base_url`` (or, without one, read
+    ``file://`` URLs only); yields (page, problems)."""
+    host = urllib.parse.urlsplit(base_url).netloc if base_url else None
     problems = Problems()
     context = browser.new_context(viewport={"width": 1280, "height": 900},
                                   service_workers="block")
 
+    def is_local(url):
+        parts = urllib.parse.urlsplit(url)
+        return parts.netloc == host if host else parts.scheme == "file"
+
     def route(r):
-        if urllib.parse.urlsplit(r.request.url).netloc == host:
+        if is_local(r.request.url):
             r.continue_()
         else:
             problems.external.append(r.request.url)
@@ -157,12 +162,16 @@ def open_page(browser, base_url):
             problems.failed.append(f"{resp.url} (HTTP {resp.status})")
 
     def on_failed(req):
-        if urllib.parse.urlsplit(req.url).netloc == host:   # external ones are reported already
+        if is_local(req.url):   # external ones are reported already
             problems.failed.append(f"{req.url} ({req.failure})")
+
+    def on_console(msg):
+        if msg.type == "error":
+            problems.console.append(msg.text)
 
     context.route("**/*", route)
     page = context.new_page()
-    page.on("console", lambda m: m.type == "error" and problems.console.append(m.text))
+    page.on("console", on_console)
     page.on("pageerror", lambda e: problems.console.append(str(e)))
     page.on("requestfailed", on_failed)
     page.on("response", on_response)
@@ -319,27 +328,10 @@ def test_pages_work_from_file_urls(browser):
     for path in FILE_PAGES:
         if not (root / path).exists():
             continue
-        problems = Problems()
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-
-        def route(r, problems=problems):
-            if r.request.url.startswith("file://"):
-                r.continue_()
-            else:
-                problems.external.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
-        page = context.new_page()
-        page.on("console", lambda m, pr=problems: m.type == "error" and pr.console.append(m.text))
-        page.on("pageerror", lambda e, pr=problems: pr.console.append(str(e)))
-        page.on("requestfailed", lambda r, pr=problems: pr.failed.append(f"{r.url} ({r.failure})"))
-        try:
+        with open_page(browser) as (page, problems):
             load(page, (root / path).as_uri())
             math = page.evaluate(MATH_REPORT)
             images = page.evaluate(BROKEN_IMAGES)
-        finally:
-            context.close()
         errors = problems.errors()
         if math["unrendered"] or math["merrors"]:
             errors.append(f"math not rendered: {math['unrendered'][:3]} {math['merrors'][:3]}")
