@@ -50,3 +50,33 @@ def test_every_toc_entry_exists():
     missing = [f for f in _toc_files()
                if not any((ROOT / f).with_suffix(s).exists() for s in (".ipynb", ".md"))]
     assert not missing, f"_toc.yml names files that do not exist: {missing}"
+
+
+def _markdown(nb_path):
+    cells = json.loads(nb_path.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def test_chapters_and_exercise_notebooks_point_at_each_other():
+    """Every chapter links its exercises' solutions; every solutions notebook links a chapter
+    and has a generated student notebook beside it."""
+    import re
+
+    chapters = sorted(ROOT.glob("chapters/*.ipynb"))
+    solutions = sorted(ROOT.glob("exercises/solutions/*_solutions.ipynb"))
+    assert solutions, "no solution notebooks in exercises/solutions/"
+    linked = set()
+    for ch in chapters:
+        targets = re.findall(r"\{doc\}`\.\./exercises/solutions/([\w-]+)`", _markdown(ch))
+        assert targets, f"{ch.name} does not link the solutions of its coding exercises"
+        for t in targets:
+            assert (ROOT / "exercises/solutions" / f"{t}.ipynb").exists(), f"{ch.name} links {t}, which does not exist"
+            student = t.removesuffix("_solutions")
+            assert f"exercises/{student}.ipynb" in _markdown(ch), f"{ch.name} does not name exercises/{student}.ipynb"
+        linked.update(targets)
+    for sol in solutions:
+        assert sol.stem in linked, f"no chapter links {sol.name}"
+        assert (ROOT / "exercises" / f"{sol.stem.removesuffix('_solutions')}.ipynb").exists()
+        back = re.findall(r"\{doc\}`\.\./\.\./chapters/([\w-]+)`", _markdown(sol))
+        assert back and all((ROOT / "chapters" / f"{b}.ipynb").exists() for b in back), \
+            f"{sol.name} must link the chapter(s) it exercises"
