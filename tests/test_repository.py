@@ -80,3 +80,10 @@ def test_chapters_and_exercise_notebooks_point_at_each_other():
         back = re.findall(r"\{doc\}`\.\./\.\./chapters/([\w-]+)`", _markdown(sol))
         assert back and all((ROOT / "chapters" / f"{b}.ipynb").exists() for b in back), \
             f"{sol.name} must link the chapter(s) it exercises"
+
+
+@pytest.mark.parametrize("nb", sorted(ROOT.glob("chapters/*.ipynb")), ids=lambda p: p.name)
+def test_chapter_links_notation_and_glossary(nb):
+    md = _markdown(nb)
+    assert "{ref}`notation`" in md, f"{nb.name} does not link the notation page"
+    assert "{term}`" in md, f"{nb.name} uses no glossary term ({{term}}`...`)"
