@@ -380,63 +380,83 @@ def _kl_normal_careful(mu_q, sigma_q, mu_p, sigma_p):
 
 # _kl_normal's fast path is trusted where its result is below this; elsewhere (large
 # divergences, a variance ratio beyond 1e+-260, overflow, invalid input) the element
-# is recomputed by _kl_normal_careful after a full validation of the input.
+# is recomputed by _kl_normal_careful after validation (of all the input if some sigma_p
+# is not > 0, else of the recomputed elements, which then contain every invalid value).
 _FAST_PATH_MAX = 600.0
-# Elements per block of the fast path: the ~20 passes over a block stay in cache.
-_BLOCK = 1 << 14
+# Elements per block of the fast path: the passes over a block stay in cache.
+_BLOCK = 1 << 15
 
 
 def _kl_normal_block(mu_q, sigma_q, mu_p, sigma_p, out, work):
     """Fast path of kl_normal on one block of 1-D arrays, written into ``out``.
 
-    Returns True if the block needs a second look (see _FAST_PATH_MAX).
+    Returns ``(bad_scale, large, idx)``: bad_scale is True if some sigma_p is not > 0
+    (or is NaN); large is True if some element needs a second look (see _FAST_PATH_MAX);
+    idx (or None) lists the elements with q ~ p whose ``(e^{2t} - 1 - 2t) / 2`` is still
+    to be added by the caller (out holds only their ``delta^2 / 2`` there).
     """
-    # out starts as the ratio, work as t = log(ratio)
+    # out starts as the ratio sigma_q / sigma_p, and becomes 2 KL = f(2t) + delta^2
+    # with f(x) = e^x - 1 - x and t = log(ratio)
     np.divide(sigma_q, sigma_p, out=out)
-    np.log(out, out=work)
-    # (e^{2t} - 1 - 2t) / 2 = ratio^2 / 2 - 1/2 - t, accurate to a few ulp for |t| >= 1/4
-    out *= out
-    out *= 0.5
-    out -= 0.5
-    out -= work
-    # |t| < 1/4 (and a little more): q ~ p, so t = log1p(u), u = (sigma_q - sigma_p) / sigma_p
-    # (the difference is exact, Sterbenz) and the Taylor series of e^x - 1 - x
-    idx = np.flatnonzero(out < 0.0745)    # 0.0745 > (e^{1/2} - 1 - 1/2) / 2
-    if idx.size == out.size:
-        u = np.subtract(sigma_q, sigma_p)
-        u /= sigma_p
-    elif idx.size:
-        s_p = sigma_p[idx]
-        u = sigma_q[idx] - s_p
-        u /= s_p
-    if idx.size:
-        # With u = e^t - 1: (e^{2t} - 1 - 2t) / 2 = u^2 / 2 + (e^t - 1 - t), two
-        # non-negative terms, and the series is needed at t only (not at 2t: fewer terms).
-        x = _expm1mx_series(np.log1p(u))
-        u *= u
-        u *= 0.5
-        x += u
-        if idx.size == out.size:
-            out[...] = x
+    idx = None
+    if out.min() > _NEAR_LO and out.max() < _NEAR_HI:   # (max skipped if min fails)
+        # every |t| < 1/4: only the series branch, no logarithm of the ratio needed
+        np.subtract(sigma_q, sigma_p, out=out)
+        out /= sigma_p
+        _near_f_of_2t(out)
+    else:
+        # f(2t) = ratio^2 - 1 - 2t, accurate to a few ulp for |t| >= 0.175
+        np.log(out, out=work)
+        out *= out
+        out -= 1.0
+        out -= work
+        out -= work
+        # |t| < 0.175 (and a little more): q ~ p, left to the caller (one call for all blocks)
+        idx = np.flatnonzero(out < 0.0745)     # 0.0745 > e^{0.35} - 1 - 0.35
+        if idx.size:
+            out[idx] = 0.0
         else:
-            out[idx] = x
-    # + ((mu_q - mu_p) / sigma_p)^2 / 2
+            idx = None
+    # + ((mu_q - mu_p) / sigma_p)^2, then halved
     np.subtract(mu_q, mu_p, out=work)
     work /= sigma_p
     work *= work
-    work *= 0.5
     out += work
+    out *= 0.5
     # NaN fails both comparisons; checked while the block is still in cache
-    return not (sigma_p.min() > 0.0 and out.max() < _FAST_PATH_MAX)
+    return not sigma_p.min() > 0.0, not out.max() < _FAST_PATH_MAX, idx
+
+
+# ratio bounds of the all-near block: e^{-1/4} and e^{1/4}, rounded inwards
+_NEAR_LO = 0.7788
+_NEAR_HI = 1.284
+
+
+def _near_f_of_2t(u, half=False):
+    """In place: u = (sigma_q - sigma_p) / sigma_p  ->  e^{2t} - 1 - 2t, t = log1p(u), |t| <= 1/2.
+
+    The difference is exact (Sterbenz); with u = e^t - 1,
+    e^{2t} - 1 - 2t = u^2 + 2 (e^t - 1 - t), two non-negative terms, and the
+    series is needed at t only (not at 2t: fewer terms). With ``half``, the result is halved.
+    """
+    x = _expm1mx_series(np.log1p(u))
+    u *= u
+    if half:
+        u *= 0.5
+    else:
+        x += x
+    u += x
+    return u
 
 
 def _kl_normal(mu_q, sigma_q, mu_p, sigma_p):
     """Core of kl_normal on equally shaped float64 arrays (values not yet validated).
 
     The fast path runs block by block with in-place operations, so that its
-    passes stay in cache; the rare branches run on index subsets. Invalid values
+    passes stay in cache; the rare branches run on index subsets (the q ~ p
+    elements of mixed blocks in one call after the loop). Invalid values
     (NaN, inf, sigma <= 0) always produce NaN, inf or a non-positive sigma_p in
-    the fast path, so two reductions detect them.
+    the fast path, so two reductions per block detect them.
     """
     shape = np.shape(mu_q)
     mu_q, sigma_q, mu_p, sigma_p = (np.ascontiguousarray(x).reshape(-1)
@@ -447,16 +467,35 @@ def _kl_normal(mu_q, sigma_q, mu_p, sigma_p):
         return out.reshape(shape)
     work = np.empty(min(n, _BLOCK))
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        suspicious = False
+        bad_scale = suspicious = False
+        near = []
         for start in range(0, n, _BLOCK):
             stop = min(start + _BLOCK, n)
-            suspicious |= _kl_normal_block(mu_q[start:stop], sigma_q[start:stop],
-                                           mu_p[start:stop], sigma_p[start:stop],
-                                           out[start:stop], work[:stop - start])
-    if suspicious:
+            bad, big, idx = _kl_normal_block(mu_q[start:stop], sigma_q[start:stop],
+                                             mu_p[start:stop], sigma_p[start:stop],
+                                             out[start:stop], work[:stop - start])
+            bad_scale |= bad
+            suspicious |= big
+            if idx is not None:
+                near.append(idx + start if start else idx)
+        if near:
+            # the q ~ p elements of the mixed blocks, all at once
+            idx = np.concatenate(near) if len(near) > 1 else near[0]
+            s_p = sigma_p[idx]
+            u = sigma_q[idx] - s_p
+            u /= s_p
+            out[idx] += _near_f_of_2t(u, half=True)
+            suspicious |= not (u.max() < _FAST_PATH_MAX)
+    if bad_scale:
         _validate_normal_values(mu_q, sigma_q, mu_p, sigma_p)
+    if bad_scale or suspicious:
         idx = np.flatnonzero(~(out < _FAST_PATH_MAX))
-        out[idx] = _kl_normal_careful(mu_q[idx], sigma_q[idx], mu_p[idx], sigma_p[idx])
+        args = mu_q[idx], sigma_q[idx], mu_p[idx], sigma_p[idx]
+        # With every sigma_p > 0, each invalid value (NaN, inf, sigma_q <= 0) gives a NaN
+        # or inf result, so all of them are in idx (in order): validating the subset
+        # raises the same error as validating everything.
+        _validate_normal_values(*args)
+        out[idx] = _kl_normal_careful(*args)
     return out.reshape(shape)
 
 
