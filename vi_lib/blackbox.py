@@ -215,11 +215,8 @@ def advi(log_joint, dim, *, family="full-rank", num_steps=2000, num_samples=8,
     num_samples = _check_int("num_samples", num_samples)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ValueError(f"seed must be an integer, got {seed!r}")
-    if init_loc is not None:
-        init_loc = np.asarray(init_loc, dtype=float)
-        if init_loc.shape != (dim,):
-            raise ValueError(f"init_loc must have shape (dim,) = ({dim},), got {init_loc.shape}")
-    params = _init_params_np(dim, family, init_loc, init_scale)
+    params = gradients._init_params_numpy(dim, family, init_loc, init_scale,
+                                          loc_name="init_loc", scale_name="init_scale")
     _check_log_joint(log_joint, dim)
 
     if learning_rate is None:
@@ -335,23 +332,6 @@ def _raise_if_not_finite(value, grad_finite, z0):
         raise ValueError(
             f"the gradient of log_joint is not finite at the initial point "
             f"z = {np.asarray(z0)}; pass another init_loc")
-
-
-def _init_params_np(dim, family, loc, scale):
-    """Initial unconstrained parameters as NumPy float64 (no JAX ops)."""
-    try:
-        scale = float(scale)
-    except (TypeError, ValueError):
-        raise ValueError(f"init_scale must be a positive number, got {scale!r}") from None
-    if not (np.isfinite(scale) and scale > 0):
-        raise ValueError(f"init_scale must be > 0, got {scale!r}")
-    loc = np.zeros(dim) if loc is None else np.array(loc, dtype=np.float64)
-    if not np.all(np.isfinite(loc)):
-        raise ValueError(f"init_loc must be finite, got {loc}")
-    raw = np.full(dim, np.log(scale))
-    if family == "full-rank":
-        raw = np.diag(raw)
-    return {"loc": loc, "raw_scale": raw}
 
 
 def _scale_tril_np(params):

@@ -84,21 +84,29 @@ def init_params(dim, family="full-rank", *, loc=None, scale=0.1):
     dict
         ``{"loc": (dim,), "raw_scale": (dim,) or (dim, dim)}``, float64.
     """
+    params = _init_params_numpy(dim, family, loc, scale)
+    # Built with NumPy (no JAX ops to compile), stored as float64 JAX arrays.
+    return {k: jnp.asarray(v) for k, v in params.items()}
+
+
+def _init_params_numpy(dim, family, loc, scale, *, loc_name="loc", scale_name="scale"):
+    """:func:`init_params` as NumPy float64 arrays; errors name ``loc_name``/``scale_name``."""
     _check_family(family)
     try:
         scale = float(scale)
     except (TypeError, ValueError):
-        raise ValueError(f"scale must be a positive number, got {scale!r}") from None
+        raise ValueError(f"{scale_name} must be a positive number, got {scale!r}") from None
     if not (np.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale must be > 0, got {scale!r}")
-    loc = np.zeros(dim) if loc is None else np.asarray(loc, dtype=np.float64)
+        raise ValueError(f"{scale_name} must be > 0, got {scale!r}")
+    loc = np.zeros(dim) if loc is None else np.array(loc, dtype=np.float64)
     if loc.shape != (dim,):
-        raise ValueError(f"loc must have shape (dim,) = ({dim},), got {loc.shape}")
+        raise ValueError(f"{loc_name} must have shape (dim,) = ({dim},), got {loc.shape}")
+    if not np.all(np.isfinite(loc)):
+        raise ValueError(f"{loc_name} must be finite, got {loc}")
     raw = np.full(dim, np.log(scale))
     if family == "full-rank":
         raw = np.diag(raw)
-    # Built with NumPy (no JAX ops to compile), stored as float64 JAX arrays.
-    return {"loc": jnp.asarray(loc), "raw_scale": jnp.asarray(raw)}
+    return {"loc": loc, "raw_scale": raw}
 
 
 def scale_tril(params):
