@@ -22,7 +22,8 @@ prior = st.floats(min_value=0.5, max_value=20.0)
 
 def test_all_is_exported():
     assert set(coin.__all__) == {"coin_posterior", "coin_posterior_mean", "coin_log_evidence",
-                                 "coin_log_joint", "coin_log_joint_logit", "coin_laplace"}
+                                 "coin_log_joint", "coin_log_joint_logit", "coin_laplace",
+                                 "logit_normal_pdf"}
     import vi_lib.models as models
     for name in coin.__all__:
         assert getattr(models, name) is getattr(coin, name)
@@ -151,3 +152,18 @@ def test_laplace_probability_closed_form_and_curvature(heads, tails, a0, b0):
 def test_bad_input_raises_value_error_naming_argument(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_logit_normal_pdf_is_the_pushforward_of_a_gaussian():
+    from vi_lib.models.coin import logit_normal_pdf
+
+    mu, sigma = 1.3, 0.7
+    total, _ = integrate.quad(logit_normal_pdf, 0, 1, args=(mu, sigma))
+    assert abs(total - 1) < 1e-9
+    # P(theta < c) = P(eta < logit c)
+    c = 0.6
+    mass, _ = integrate.quad(logit_normal_pdf, 0, c, args=(mu, sigma))
+    assert abs(mass - stats.norm.cdf(np.log(c / (1 - c)), mu, sigma)) < 1e-9
+    assert np.all(logit_normal_pdf(np.array([-0.5, 0.0, 1.0, 2.0]), mu, sigma) == 0.0)
+    with pytest.raises(ValueError, match="sigma"):
+        logit_normal_pdf(0.5, 0.0, -1.0)

@@ -27,7 +27,7 @@ A. Gelman et al., *Bayesian Data Analysis*, 3rd ed., CRC Press, 2013, §2.4.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize, special, stats
 
 from ..elbo import _nonnegative, _positive  # the same argument checks (ValueError naming it)
 
@@ -38,6 +38,7 @@ __all__ = [
     "coin_log_joint",
     "coin_log_joint_logit",
     "coin_laplace",
+    "logit_normal_pdf",
 ]
 
 
@@ -306,3 +307,46 @@ def coin_laplace(heads, tails, a0=1.0, b0=1.0, *, scale="logit"):
     else:
         raise ValueError(f"scale must be 'logit' or 'probability', got {scale!r}")
     return mode, float(np.sqrt(-1.0 / curvature))
+
+
+def logit_normal_pdf(theta, mu, sigma):
+    """Density on (0, 1) of ``theta = sigmoid(eta)`` with ``eta ~ N(mu, sigma²)``.
+
+    The logit-normal distribution: a Gaussian q on the log-odds, as ADVI fits for
+    the coin, seen on the probability scale.
+
+    Parameters
+    ----------
+    theta : array_like of float
+        Points at which to evaluate; any shape. The density is 0 outside (0, 1).
+    mu, sigma : array_like of float
+        Mean and standard deviation (> 0) of the Gaussian on the log-odds scale;
+        broadcast with ``theta``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``N(logit(theta); mu, sigma²) / (theta (1 - theta))``, evaluated in log
+        space (change of variables with ``d eta / d theta = 1 / (theta (1 - theta))``;
+        Bishop 2006, eq. 1.27).
+
+    Raises
+    ------
+    ValueError
+        If ``sigma <= 0`` or an argument is NaN or infinite (``theta`` may be any
+        finite number).
+    """
+    theta = np.asarray(theta, dtype=float)
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("theta must be finite")
+    mu = np.asarray(mu, dtype=float)
+    if not np.all(np.isfinite(mu)):
+        raise ValueError("mu must be finite")
+    sigma = _positive("sigma", sigma)
+    if not np.all(np.isfinite(sigma)):
+        raise ValueError("sigma must be finite")
+    inside = (theta > 0) & (theta < 1)
+    t = np.where(inside, theta, 0.5)
+    with np.errstate(divide="ignore"):
+        log_pdf = stats.norm.logpdf(special.logit(t), mu, sigma) - np.log(t) - np.log1p(-t)
+    return np.where(inside, np.exp(log_pdf), 0.0)
