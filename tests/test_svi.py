@@ -1,0 +1,127 @@
+"""vi_lib.svi: step sizes, the minibatch estimator, minibatch ADVI and SVI for the mixture."""
+
+import itertools
+import tracemalloc
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from vi_lib import svi
+
+
+# ---------------------------------------------------------------- Robbins–Monro steps
+def test_step_sizes_follow_the_formula():
+    # tau = 1, kappa = 1: rho_t = 1 / (t + 1) = 1/2, 1/3, 1/4, ...
+    np.testing.assert_allclose(svi.step_sizes(4, tau=1.0, kappa=1.0), [1 / 2, 1 / 3, 1 / 4, 1 / 5])
+    # tau = 0 gives rho_1 = 1 whatever kappa
+    assert svi.step_sizes(3, tau=0.0, kappa=0.6)[0] == 1.0
+    np.testing.assert_allclose(svi.step_sizes(2, tau=3.0, kappa=0.75), [4 ** -0.75, 5 ** -0.75])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"kappa": 0.5}, "kappa must be in"), ({"kappa": 1.01}, "kappa must be in"),
+    ({"tau": -0.1}, "tau must be"), ({"tau": float("nan")}, "tau must be"),
+])
+def test_step_sizes_reject_bad_schedules(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        svi.step_sizes(10, **kwargs)
+
+
+# ---------------------------------------------------------------- the minibatch estimator
+def test_minibatch_log_joint_is_unbiased_over_all_batches():
+    # N = 4 rows, B = 2 drawn with replacement: the 16 ordered batches are equally likely,
+    # so their average must equal the full-data log joint exactly.
+    x = np.array([[0.3], [-1.2], [2.0], [0.7]])
+    log_prior = lambda z: -0.5 * jnp.sum(z ** 2)  # noqa: E731
+    log_lik = lambda z, row: -0.5 * (row[0] - z[0]) ** 2 - 0.1 * z[0] * row[0]  # noqa: E731
+    z = jnp.array([0.4])
+    full = float(log_prior(z) + sum(log_lik(z, row) for row in x))
+    estimates = [float(svi.minibatch_log_joint(log_prior, log_lik, x[list(b)], 4)(z))
+                 for b in itertools.product(range(4), repeat=2)]
+    assert np.mean(estimates) == pytest.approx(full, rel=1e-12)
+    assert np.std(estimates) > 0.1          # the estimator is noisy, not the full sum
+
+
+def test_minibatch_indices_cost_does_not_depend_on_n():
+    rng = np.random.default_rng(0)
+    idx = svi.minibatch_indices(rng, 10 ** 12, 50)   # a permutation of 1e12 would not fit
+    assert idx.shape == (50,) and np.all(np.diff(idx) >= 0) and idx.max() < 10 ** 12
+
+
+# ---------------------------------------------------------------- minibatch ADVI
+def _gaussian_mean_problem(n, seed=1):
+    """x_i ~ N(z, 1), z ~ N(0, 1): posterior N(Σx / (n + 1), 1 / (n + 1)) (conjugacy)."""
+    rng = np.random.default_rng(seed)
+    data = np.column_stack([rng.normal(1.0, 1.0, n), np.zeros(n)])
+    post_mean = data[:, 0].sum() / (n + 1)
+    post_sd = 1 / np.sqrt(n + 1)
+    return data, post_mean, post_sd
+
+
+def _log_prior(z):
+    return -0.5 * jnp.sum(z ** 2)
+
+
+def _log_lik(z, row):
+    return -0.5 * (row[0] - z[0]) ** 2
+
+
+def test_advi_minibatch_finds_the_conjugate_posterior():
+    data, post_mean, post_sd = _gaussian_mean_problem(20_000)
+    fit = svi.advi_minibatch(_log_prior, _log_lik, data, 1, batch_size=200, num_steps=8000,
+                             seed=0)
+    assert abs(fit.mean[0] - post_mean) < 3 * post_sd
+    assert 0.7 < fit.sigma[0] / post_sd < 1.5
+
+
+def test_advi_minibatch_reads_a_memmap_like_an_array(tmp_path):
+    data, _, _ = _gaussian_mean_problem(5_000)
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="w+", shape=data.shape)
+    mm[:] = data
+    mm.flush()
+    ro = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="r", shape=data.shape)
+    a = svi.advi_minibatch(_log_prior, _log_lik, data, 1, batch_size=50, num_steps=200)
+    b = svi.advi_minibatch(_log_prior, _log_lik, ro, 1, batch_size=50, num_steps=200)
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_array_equal(a.elbo, b.elbo)
+
+
+def test_advi_minibatch_memory_does_not_grow_with_n(tmp_path):
+    peaks = []
+    for n in (10_000, 1_000_000):
+        mm = np.memmap(tmp_path / f"x{n}.dat", dtype=np.float64, mode="w+", shape=(n, 2))
+        mm[:, 0] = 1.0
+        mm.flush()
+        del mm
+        ro = np.memmap(tmp_path / f"x{n}.dat", dtype=np.float64, mode="r", shape=(n, 2))
+        tracemalloc.start()
+        svi.advi_minibatch(_log_prior, _log_lik, ro, 1, batch_size=100, num_steps=50)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    # 100x more data on disk; the in-memory peak is the same up to noise (not 100x).
+    assert peaks[1] < 1.5 * peaks[0] + 100_000, peaks
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"batch_size": 0}, "batch_size must be an integer in"),
+    ({"batch_size": 101}, "batch_size must be an integer in"),
+    ({"batch_size": 2.5}, "batch_size must be an integer in"),
+    ({"batch_size": 10, "estimator": "score"}, "estimator must be one of"),
+    ({"batch_size": 10, "family": "diag"}, "family must be one of"),
+])
+def test_advi_minibatch_rejects_bad_arguments(kwargs, match):
+    data = np.zeros((100, 2))
+    with pytest.raises(ValueError, match=match):
+        svi.advi_minibatch(_log_prior, _log_lik, data, 1, num_steps=5, **kwargs)
+
+
+def test_advi_minibatch_rejects_data_without_two_dimensions():
+    with pytest.raises(ValueError, match="data must be a 2-D array-like"):
+        svi.advi_minibatch(_log_prior, _log_lik, np.zeros(10), 1, batch_size=2, num_steps=5)
+
+
+def test_advi_minibatch_reports_a_non_finite_elbo():
+    bad_lik = lambda z, row: jnp.log(row[0] - 1.0) + 0.0 * z[0]  # noqa: E731  log of a negative
+    with pytest.raises(ValueError, match="ELBO estimate is nan at step 1"):
+        svi.advi_minibatch(_log_prior, bad_lik, np.zeros((10, 2)), 1, batch_size=2, num_steps=5)
