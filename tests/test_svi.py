@@ -125,3 +125,85 @@ def test_advi_minibatch_reports_a_non_finite_elbo():
     bad_lik = lambda z, row: jnp.log(row[0] - 1.0) + 0.0 * z[0]  # noqa: E731  log of a negative
     with pytest.raises(ValueError, match="ELBO estimate is nan at step 1"):
         svi.advi_minibatch(_log_prior, bad_lik, np.zeros((10, 2)), 1, batch_size=2, num_steps=5)
+
+
+# ---------------------------------------------------------------- SVI for the mixture
+from vi_lib.cavi import (cavi_gmm, elbo_gmm, gmm_global_update, gmm_local_update,  # noqa: E402
+                         gmm_natural_params, gmm_suff_stats)
+
+PRIOR = dict(alpha0=1e-2, beta0=1.0, m0=np.zeros(2), nu0=3.0, W0=np.eye(2))
+MEANS = np.array([[-4.0, 0.0], [0.0, 4.0], [4.0, 0.0], [0.0, -4.0], [0.0, 0.0]])
+
+
+def _mixture_data(n, seed=0, sd=0.7):
+    rng = np.random.default_rng(seed)
+    return MEANS[rng.integers(0, 5, n)] + sd * rng.standard_normal((n, 2))
+
+
+def test_intermediate_factors_on_the_full_data_are_the_cavi_update():
+    # λ̂ with scale 1 on all N rows must be the batch CAVI global step (Bishop 10.58-10.63),
+    # computed here through vi_lib.cavi's own functions and compared as natural parameters.
+    from vi_lib.cavi import gmm as g
+    x = _mixture_data(500)
+    rng = np.random.default_rng(3)
+    resp = rng.dirichlet(np.ones(5), size=500)
+    cavi = gmm_global_update(*gmm_suff_stats(x, resp), **PRIOR)
+    ours = svi._from_natural(svi._intermediate(x, resp, 1.0, g._check_prior(2, **PRIOR)))
+    W = ours[3] @ np.swapaxes(ours[3], 1, 2)
+    for a, b in zip(gmm_natural_params(*cavi), gmm_natural_params(ours[0], ours[1], ours[2], W, ours[4])):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_svi_gmm_reaches_the_batch_optimum():
+    x = _mixture_data(20_000)
+    fit = svi.svi_gmm(x, 5, batch_size=200, num_steps=300, seed=1, **PRIOR)  # 3 passes
+    start = svi.svi_gmm_init(x[:200], 5, n_data=len(x), seed=0, **PRIOR)
+    batch = cavi_gmm(x, 5, resp_init=gmm_local_update(x, *start).resp, **PRIOR)
+    gap = (batch.elbo[-1] - elbo_gmm(x, fit.alpha, fit.beta, fit.m, fit.W, fit.nu, **PRIOR)) / len(x)
+    assert abs(gap) < 1e-3, gap
+    assert fit.resp is None and fit.elbo.shape == (300,)
+
+
+def test_svi_gmm_first_step_with_tau_zero_takes_the_intermediate_factors():
+    # rho_1 = (1 + 0)^(-kappa) = 1: after one step the factors are λ̂ of that batch alone.
+    x = _mixture_data(1_000)
+    start = svi.svi_gmm_init(x[:100], 5, n_data=1_000, seed=0, **PRIOR)
+    fit = svi.svi_gmm(x, 5, batch_size=100, num_steps=1, tau=0.0, seed=7, init=start, **PRIOR)
+    batch = x[svi.minibatch_indices(np.random.default_rng(7), 1_000, 100)]
+    resp = gmm_local_update(batch, *start).resp
+    stats = gmm_suff_stats(batch, resp)
+    expected = gmm_global_update(stats.nk * 10.0, stats.xbar, stats.S, **PRIOR)
+    for name in ("alpha", "beta", "m", "W", "nu"):
+        np.testing.assert_allclose(getattr(fit, name), getattr(expected, name), rtol=1e-9)
+
+
+def test_svi_gmm_reads_a_memmap(tmp_path):
+    x = _mixture_data(2_000)
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="w+", shape=x.shape)
+    mm[:] = x
+    mm.flush()
+    ro = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="r", shape=x.shape)
+    a = svi.svi_gmm(x, 5, batch_size=50, num_steps=20, **PRIOR)
+    b = svi.svi_gmm(ro, 5, batch_size=50, num_steps=20, **PRIOR)
+    np.testing.assert_array_equal(a.m, b.m)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"kappa": 0.5}, "kappa must be in"), ({"kappa": 1.2}, "kappa must be in"),
+    ({"tau": -1.0}, "tau must be"), ({"batch_size": 0}, "batch_size must be an integer in"),
+    ({"batch_size": 101}, "batch_size must be an integer in"),
+    ({"batch_size": 3}, r"n_components \(5\) must be <= batch_size"),
+    ({"alpha0": 0.0}, "alpha0 must be > 0"), ({"init": "kmeans"}, "init must be"),
+])
+def test_svi_gmm_rejects_bad_arguments(kwargs, match):
+    args = dict(PRIOR, batch_size=10, num_steps=3)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        svi.svi_gmm(_mixture_data(100), 5, **args)
+
+
+def test_svi_gmm_names_nan_in_a_minibatch():
+    x = _mixture_data(100)
+    x[:, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        svi.svi_gmm(x, 2, batch_size=10, num_steps=3, **PRIOR)
