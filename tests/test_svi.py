@@ -207,3 +207,27 @@ def test_svi_gmm_names_nan_in_a_minibatch():
     x[:, 0] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
         svi.svi_gmm(x, 2, batch_size=10, num_steps=3, **PRIOR)
+
+
+def test_map_reduce_over_chunks_is_one_cavi_iteration():
+    # Sums over 4 chunks, added, then the global step == vi_lib.cavi's local + global step
+    # on all rows at once (Bishop 10.46-10.63 through gmm_local_update / gmm_suff_stats).
+    x = _mixture_data(4_000)
+    start = svi.svi_gmm_init(x[:200], 5, n_data=len(x), seed=0, **PRIOR)
+    total = svi.gmm_sums(x[:1000], *start)
+    for c in range(1, 4):
+        total = svi.add_sums(total, svi.gmm_sums(x[1000 * c:1000 * (c + 1)], *start))
+    ours = svi.gmm_global_from_sums(total, **PRIOR)
+    resp = gmm_local_update(x, *start).resp
+    ref = gmm_global_update(*gmm_suff_stats(x, resp), **PRIOR)
+    for name in ("alpha", "beta", "m", "W", "nu"):
+        np.testing.assert_allclose(getattr(ours, name), getattr(ref, name), rtol=1e-10)
+    assert total.n == 4_000
+
+
+def test_synthetic_chunks_do_not_depend_on_order():
+    kw = dict(weights=[0.3, 0.7], means=[[0.0, 0.0], [3.0, 3.0]], covs=[np.eye(2)] * 2, seed=5)
+    a = svi.synthetic_gmm_chunk(2, 100, **kw)
+    svi.synthetic_gmm_chunk(0, 100, **kw)
+    np.testing.assert_array_equal(a, svi.synthetic_gmm_chunk(2, 100, **kw))
+    assert not np.array_equal(a, svi.synthetic_gmm_chunk(1, 100, **kw))

@@ -36,7 +36,8 @@ from . import gradients  # noqa: E402
 from .blackbox import ADVIResult, _scale_tril_np, default_schedule  # noqa: E402
 
 __all__ = ["step_sizes", "minibatch_indices", "minibatch_log_joint", "advi_minibatch",
-           "SVIGMM", "svi_gmm_init", "svi_gmm"]
+           "SVIGMM", "svi_gmm_init", "svi_gmm", "GMMSums", "gmm_sums", "add_sums",
+           "gmm_global_from_sums", "synthetic_gmm_chunk"]
 
 
 def _check_int(name, value, minimum=1, maximum=None):
@@ -248,6 +249,8 @@ class SVIGMM(NamedTuple):
     rho : ndarray, shape (num_steps,)
         The step sizes used.
     batch_size : int
+    trace : list of (int, GMMGlobal) or None
+        With ``trace_every``: (steps taken, global factors) along the run.
     """
 
     alpha: np.ndarray
@@ -259,6 +262,7 @@ class SVIGMM(NamedTuple):
     elbo: np.ndarray
     rho: np.ndarray
     batch_size: int
+    trace: list | None = None
 
 
 def _read_rows(data, idx, d):
@@ -321,7 +325,7 @@ def svi_gmm_init(x, n_components, *, n_data, alpha0, beta0, m0, nu0, W0, init="k
 
 
 def svi_gmm(data, n_components, *, batch_size, num_steps, alpha0, beta0, m0, nu0, W0,
-            tau=1.0, kappa=0.7, seed=0, init=None):
+            tau=1.0, kappa=0.7, seed=0, init=None, trace_every=None):
     """Stochastic VI for the Bayesian Gaussian mixture (Hoffman et al. 2013, Algorithm 1).
 
     The model and variational family are those of :func:`vi_lib.cavi.cavi_gmm` (Bishop 2006,
@@ -354,6 +358,10 @@ def svi_gmm(data, n_components, *, batch_size, num_steps, alpha0, beta0, m0, nu0
         Start: None or "kmeans++" (default) seeds the factors from a first minibatch with
         k-means++ centres; "random" from random responsibilities on that batch
         (:func:`svi_gmm_init`); or any object with fields ``alpha, beta, m, W, nu``.
+    trace_every : int, optional
+        Also keep the global factors before step 1 and after every ``trace_every`` steps
+        (``result.trace``, a list of ``(step, GMMGlobal)``), to evaluate the full-data ELBO
+        along the run. Memory ~ num_steps / trace_every × K d² floats.
 
     Returns
     -------
@@ -406,7 +414,12 @@ def svi_gmm(data, n_components, *, batch_size, num_steps, alpha0, beta0, m0, nu0
     lam = _natural(alpha, beta, m, np.linalg.inv(W), nu)
     scale = n_data / batch_size
     elbo = np.empty(num_steps)
+    if trace_every is not None:
+        trace_every = _check_int("trace_every", trace_every)
+    trace = [] if trace_every else None
     for t in range(num_steps):
+        if trace is not None and t % trace_every == 0:
+            trace.append((t, _global_factors(lam)))
         x = _read_rows(data, minibatch_indices(rng, n_data, batch_size), d)
         alpha, beta, m, F, nu = _from_natural(lam)
         # local step: optimal q(z_n) for the batch, and the minibatch ELBO estimate
@@ -419,10 +432,10 @@ def svi_gmm(data, n_components, *, batch_size, num_steps, alpha0, beta0, m0, nu0
         # global step: blend the natural parameters with the intermediate ones
         lam_hat = _intermediate(x, resp, scale, prior)
         lam = tuple((1.0 - rho[t]) * a + rho[t] * b for a, b in zip(lam, lam_hat))
-    alpha, beta, m, F, nu = _from_natural(lam)
-    W = F @ np.swapaxes(F, 1, 2)
-    glob = (alpha, beta, m, 0.5 * (W + np.swapaxes(W, 1, 2)), nu)
-    return SVIGMM(*glob, resp=None, elbo=elbo, rho=rho, batch_size=batch_size)
+    glob = _global_factors(lam)
+    if trace is not None and trace[-1][0] != num_steps:
+        trace.append((num_steps, glob))
+    return SVIGMM(*glob, resp=None, elbo=elbo, rho=rho, batch_size=batch_size, trace=trace)
 
 
 # Natural coordinates used by svi_gmm: for q(π) the concentrations α, and for each
@@ -445,19 +458,141 @@ def _from_natural(lam):
     return alpha, beta, m, F, nu
 
 
+def _global_factors(lam):
+    from .cavi import GMMGlobal
+
+    alpha, beta, m, F, nu = _from_natural(lam)
+    W = F @ np.swapaxes(F, 1, 2)
+    return GMMGlobal(alpha, beta, m, 0.5 * (W + np.swapaxes(W, 1, 2)), nu)
+
+
 def _intermediate(x, resp, scale, prior):
     """λ̂: prior natural parameters + (N/B) × the batch's expected sufficient statistics.
 
     Σ_n r_nk, Σ_n r_nk x_n and Σ_n r_nk x_n x_n^T (Hoffman et al. 2013, eq. 25; it equals the
     CAVI update of Bishop 2006, eqs 10.58–10.63, with N_k scaled by N/B).
     """
-    nk = resp.sum(axis=0)
-    sx = resp.T @ x
-    sxx = np.einsum("nk,nd,ne->kde", resp, x, x)
+    return _lam_from_sums(resp.sum(axis=0), resp.T @ x, np.einsum("nk,nd,ne->kde", resp, x, x),
+                          scale, prior)
+
+
+def _lam_from_sums(nk, sum_x, sum_xx, scale, prior):
     b0m0 = prior.beta0 * prior.m0
     return (prior.alpha0 + scale * nk,
             prior.beta0 + scale * nk,
-            b0m0 + scale * sx,
-            (prior.W0_inv + np.outer(b0m0, prior.m0)) + scale * sxx,
+            b0m0 + scale * sum_x,
+            (prior.W0_inv + np.outer(b0m0, prior.m0)) + scale * sum_xx,
             prior.nu0 + scale * nk)
 
+
+
+# =========================================================================== map-reduce
+class GMMSums(NamedTuple):
+    """Additive statistics of the local step on a set of rows (sums over those rows).
+
+    Attributes
+    ----------
+    nk : ndarray, shape (K,)
+        Σ_n r_nk.
+    sum_x : ndarray, shape (K, d)
+        Σ_n r_nk x_n.
+    sum_xx : ndarray, shape (K, d, d)
+        Σ_n r_nk x_n x_n^T.
+    log_norm : float
+        Σ_n log Σ_k ρ_nk (nats): the rows' part of the ELBO with q(z_n) optimal.
+    n : int
+        Number of rows.
+    """
+
+    nk: np.ndarray
+    sum_x: np.ndarray
+    sum_xx: np.ndarray
+    log_norm: float
+    n: int
+
+
+def gmm_sums(x, alpha, beta, m, W, nu):
+    """The *map* of one batch-CAVI iteration: local step and additive statistics of rows ``x``.
+
+    Parameters
+    ----------
+    x : array_like, shape (n, d)
+        Any subset of the data (a chunk on one machine, a minibatch).
+    alpha, beta, m, W, nu : array_like
+        Global factors, shapes (K,), (K,), (K, d), (K, d, d), (K,).
+
+    Returns
+    -------
+    GMMSums
+        Sums over the rows, so that the statistics of a union of chunks are the sums of the
+        chunks' statistics (the *reduce* is ``+``, see :func:`add_sums`).
+
+    Notes
+    -----
+    The responsibilities are those of :func:`vi_lib.cavi.gmm_local_update` (Bishop 2006,
+    eq. 10.49); the statistics are the expected sufficient statistics of the
+    Normal–Wishart and Dirichlet complete conditionals (Hoffman et al. 2013, eq. 16).
+    """
+    from .cavi import gmm_local_update
+
+    x = np.asarray(x, dtype=np.float64)
+    local = gmm_local_update(x, alpha, beta, m, W, nu)
+    r = local.resp
+    return GMMSums(r.sum(axis=0), r.T @ x, np.einsum("nk,nd,ne->kde", r, x, x),
+                   float(np.sum(local.log_norm)), x.shape[0])
+
+
+def add_sums(a, b):
+    """Sum of two :class:`GMMSums` (the reduce step; associative and commutative)."""
+    return GMMSums(a.nk + b.nk, a.sum_x + b.sum_x, a.sum_xx + b.sum_xx,
+                   a.log_norm + b.log_norm, a.n + b.n)
+
+
+def gmm_global_from_sums(sums, *, alpha0, beta0, m0, nu0, W0, scale=1.0):
+    """Global factors whose natural parameters are the prior's plus ``scale`` × the sums.
+
+    With the sums of all N rows and ``scale = 1`` this is the global CAVI step (Bishop 2006,
+    eqs 10.58–10.63, written as natural parameters); with a minibatch of B rows and
+    ``scale = N / B`` it is SVI's intermediate λ̂ (Hoffman et al. 2013, eq. 25).
+
+    Returns
+    -------
+    vi_lib.cavi.GMMGlobal
+    """
+    from .cavi import gmm as _gmm
+
+    d = sums.sum_x.shape[1]
+    prior = _gmm._check_prior(d, alpha0, beta0, m0, nu0, W0)
+    lam = _lam_from_sums(sums.nk, sums.sum_x, sums.sum_xx, scale, prior)
+    return _global_factors(lam)
+
+
+def synthetic_gmm_chunk(index, chunk_size, *, weights, means, covs, seed):
+    """Rows ``index * chunk_size`` to ``(index + 1) * chunk_size`` of a synthetic mixture data set.
+
+    Each chunk has its own generator, ``default_rng([seed, index])``, so any chunk can be
+    made on any machine, in any order, and the data set is the same however it is cut.
+
+    Parameters
+    ----------
+    index : int
+        Chunk number (>= 0).
+    chunk_size : int
+    weights : array_like, shape (K,)
+        Mixture weights (non-negative, summing to 1).
+    means : array_like, shape (K, d)
+    covs : array_like, shape (K, d, d)
+        Covariances (symmetric positive definite).
+    seed : int
+
+    Returns
+    -------
+    ndarray, shape (chunk_size, d)
+    """
+    rng = np.random.default_rng([int(seed), int(index)])
+    weights = np.asarray(weights, dtype=np.float64)
+    means = np.asarray(means, dtype=np.float64)
+    chol = np.linalg.cholesky(np.asarray(covs, dtype=np.float64))
+    z = rng.choice(weights.size, size=chunk_size, p=weights)
+    eps = rng.standard_normal((chunk_size, means.shape[1]))
+    return means[z] + np.einsum("nde,ne->nd", chol[z], eps)
