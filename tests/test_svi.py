@@ -3,11 +3,14 @@
 import itertools
 import tracemalloc
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from vi_lib import svi
+
+jax.config.update("jax_enable_x64", True)   # as vi_lib's JAX code does on first use
 
 
 # ---------------------------------------------------------------- Robbins–Monro steps

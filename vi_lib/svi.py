@@ -17,23 +17,19 @@ sorted so that a memory-mapped file is read front to back.
 The step-size schedule ρ_t = (t + τ)^(−κ) with τ ≥ 0 and κ ∈ (0.5, 1] satisfies the
 Robbins–Monro conditions Σ ρ_t = ∞, Σ ρ_t² < ∞ (Robbins & Monro 1951; Hoffman et al. 2013,
 eq. 35).
+
+JAX (for :func:`advi_minibatch` and :func:`minibatch_log_joint`) is imported on first use,
+so that the mixture functions load quickly, e.g. in Dask worker processes; once imported,
+it runs in float64 (``jax_enable_x64``, process-wide, as :mod:`vi_lib.blackbox`).
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import NamedTuple
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
-
-from . import gradients  # noqa: E402
-from .blackbox import ADVIResult, _scale_tril_np, default_schedule  # noqa: E402
+import numpy as np
 
 __all__ = ["step_sizes", "minibatch_indices", "minibatch_log_joint", "advi_minibatch",
            "SVIGMM", "svi_gmm_init", "svi_gmm", "GMMSums", "gmm_sums", "add_sums",
@@ -123,6 +119,10 @@ def minibatch_log_joint(log_prior, log_lik, x_batch, n_data):
     callable
         ``z -> estimate`` (JAX-traceable, scalar).
     """
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
     x_batch = jnp.asarray(x_batch)
     scale = n_data / x_batch.shape[0]
 
@@ -132,7 +132,7 @@ def minibatch_log_joint(log_prior, log_lik, x_batch, n_data):
     return log_joint
 
 
-_SURROGATES = {"stl": gradients._surrogate_stl, "reparam": gradients._surrogate_reparam}
+_ESTIMATORS = ("reparam", "stl")
 
 
 def advi_minibatch(log_prior, log_lik, data, dim, *, batch_size, num_steps=2000,
@@ -176,7 +176,8 @@ def advi_minibatch(log_prior, log_lik, data, dim, *, batch_size, num_steps=2000,
     -------
     ADVIResult
         As :func:`vi_lib.advi`; ``elbo`` holds the minibatch ELBO estimate of each step
-        (nats, unbiased for the full-data ELBO at that step's q).
+        (nats, unbiased for the full-data ELBO at that step's q). Steps run in compiled chunks
+        of up to 500 (one `jax.lax.scan` each), their minibatches read just before.
 
     Raises
     ------
@@ -185,11 +186,18 @@ def advi_minibatch(log_prior, log_lik, data, dim, *, batch_size, num_steps=2000,
         estimator, a ``data`` without a 2-D ``.shape``, or a non-finite ELBO estimate
         (the message gives the step).
     """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from . import gradients
+    from .blackbox import ADVIResult, _scale_tril_np, default_schedule
+
     gradients._check_family(family)
-    if estimator not in _SURROGATES:
-        raise ValueError(f"estimator must be one of {tuple(_SURROGATES)}, got {estimator!r}")
-    surrogate = _SURROGATES[estimator]
-    n_data, _ = _data_shape(data)
+    if estimator not in _ESTIMATORS:
+        raise ValueError(f"estimator must be one of {_ESTIMATORS}, got {estimator!r}")
+    surrogate = {"stl": gradients._surrogate_stl, "reparam": gradients._surrogate_reparam}[estimator]
+    n_data, d = _data_shape(data)
     batch_size = _check_int("batch_size", batch_size, 1, n_data)
     dim = _check_int("dim", dim)
     num_steps = _check_int("num_steps", num_steps)
@@ -203,31 +211,46 @@ def advi_minibatch(log_prior, log_lik, data, dim, *, batch_size, num_steps=2000,
     optimizer = optax.adam(learning_rate)
     opt_state = optimizer.init(params)
 
-    @jax.jit
-    def step(params, opt_state, eps, x_batch):
+    # Steps run in chunks inside one compiled lax.scan; each chunk's minibatches are read
+    # from `data` just before it (at most ~2**20 numbers, so memory does not grow with N).
+    chunk = max(1, min(num_steps, 2**20 // (batch_size * max(d, 1)), 500))
+    n_chunks = math.ceil(num_steps / chunk)
+
+    def step(carry, inputs):
+        params, opt_state, t = carry
+        eps, x_batch = inputs
         log_joint = minibatch_log_joint(log_prior, log_lik, x_batch, n_data)
         grad, elbo = jax.grad(surrogate, has_aux=True)(params, log_joint, eps)
         neg = jax.tree_util.tree_map(jnp.negative, grad)
-        updates, opt_state = optimizer.update(neg, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, elbo
+        updates, new_state = optimizer.update(neg, opt_state, params)
+        new_params = optax.apply_updates(params, updates)
+        active = t < num_steps            # padding steps of the last chunk change nothing
+        keep = lambda new, old: jnp.where(active, new, old)  # noqa: E731
+        new_params = jax.tree_util.tree_map(keep, new_params, params)
+        new_state = jax.tree_util.tree_map(keep, new_state, opt_state)
+        return (new_params, new_state, t + 1), elbo
 
+    run_chunk = jax.jit(lambda carry, eps, xs: jax.lax.scan(step, carry, (eps, xs)))
     rng = np.random.default_rng(seed)
-    elbo = np.empty(num_steps)
-    for t in range(num_steps):
-        idx = minibatch_indices(rng, n_data, batch_size)
-        x_batch = np.asarray(data[idx], dtype=np.float64)
-        eps = rng.standard_normal((num_samples, dim))
-        params, opt_state, value = step(params, opt_state, eps, x_batch)
-        elbo[t] = value
-        if not np.isfinite(elbo[t]):
+    carry = (params, opt_state, jnp.asarray(0))
+    elbo = []
+    for c in range(n_chunks):
+        idx = np.stack([minibatch_indices(rng, n_data, batch_size) for _ in range(chunk)])
+        x_batches = _read_rows(data, idx.ravel(), d).reshape(chunk, batch_size, d)
+        eps = rng.standard_normal((chunk, num_samples, dim))
+        carry, values = run_chunk(carry, eps, x_batches)
+        values = np.asarray(values)[:num_steps - c * chunk]
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
             raise ValueError(
-                f"the minibatch ELBO estimate is {elbo[t]} at step {t + 1}: check log_prior "
-                f"and log_lik, or lower the learning rate")
-    final = {k: np.asarray(v) for k, v in params.items()}
+                f"the minibatch ELBO estimate is {values[bad[0]]} at step {c * chunk + bad[0] + 1}: "
+                f"check log_prior and log_lik, or lower the learning rate")
+        elbo.append(values)
+    final = {k: np.asarray(v) for k, v in carry[0].items()}
     L = _scale_tril_np(final)
     cov = L @ L.T
     return ADVIResult(mean=final["loc"].copy(), cov=cov, sigma=np.sqrt(np.diag(cov)),
-                      scale_tril=L, elbo=elbo, params=final, family=family,
+                      scale_tril=L, elbo=np.concatenate(elbo), params=final, family=family,
                       estimator=estimator, num_steps=num_steps, num_samples=num_samples)
 
 
