@@ -13,7 +13,8 @@ random ones) and either prints one success line and returns ``None``, or raises
 
 A check survives anything the student's code does: ``NotImplementedError``
 ("not implemented yet"), any other exception, ``None``, NaN, a wrong type or
-shape.
+shape. Each task also has progressive hints, :func:`hint`, and the last
+cell of every student notebook prints :func:`summary`.
 
 The package is organised by concept (see ``README.md`` beside this file):
 ``_core`` holds the shared machinery (:func:`run_check`, :class:`Mistake`, ...);
@@ -29,8 +30,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ._core import CheckFailed
+from ._core import RESULTS, CheckFailed, grading_mode  # noqa: F401
+from ._progress import HINTS, hint, summary  # noqa: F401
 
+#: The public checks, ``check_<task>`` (summary, hint and CheckFailed are also public).
 __all__: list[str] = []
 
 # Every public module of this package is a topic: import it and re-export its
@@ -45,4 +48,5 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
             raise ImportError(f"vi_lib.checks: {_name} is defined by two topic modules")
         globals()[_name] = getattr(_module, _name)
         __all__.append(_name)
+    HINTS.update(getattr(_module, "HINTS", {}))
 del _info, _module, _name
