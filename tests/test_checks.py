@@ -1003,3 +1003,47 @@ def test_every_task_has_progressive_hints(name, capsys):
     second = capsys.readouterr().out
     assert hints[0] in " ".join(first.split()) or hints[0][:40] in first
     assert first != second and "Hint 2" in second
+
+
+def _hermgauss_elbo(mu_q, sigma_q, heads, tails, a0, b0, normalise=True, scale=True):
+    x, w = np.polynomial.hermite.hermgauss(40)
+    eta = mu_q + (np.sqrt(2) if scale else 1.0) * sigma_q * x
+    expected = w @ _log_joint_logit(eta, heads, tails, a0, b0) / (np.sqrt(np.pi) if normalise else 1.0)
+    return expected + 0.5 * np.log(2 * np.pi * np.e * sigma_q**2)
+
+
+def _sweep_skipping(first):
+    def sweep(mu, precision, m):
+        m = np.array(m, dtype=float)
+        for j in range(1, len(m)) if first else range(len(m) - 1):
+            m[j] = cavi_factor(mu, precision, m, j)[0]
+        return m
+    return sweep
+
+
+def _blr_no_identity(X, y, alpha, beta):
+    cov = np.linalg.inv(alpha + beta * X.T @ X)
+    return beta * cov @ X.T @ y, cov
+
+
+NAMED_SLIPS = [
+    ("check_elbo_logit_normal", lambda *a: _hermgauss_elbo(*a, normalise=False), "hermgauss"),
+    ("check_elbo_logit_normal",
+     lambda m, s, h, t, a0, b0: (elbo_logit_normal(m, s, h, t, a0, b0) - 0.5 * np.log(2 * np.pi * np.e * s**2))
+     * np.sqrt(2 * np.pi) + 0.5 * np.log(2 * np.pi * np.e * s**2), "hermegauss"),
+    ("check_elbo_logit_normal", lambda *a: _hermgauss_elbo(*a, scale=False), "nodes are not scaled"),
+    ("check_cavi_sweep", _sweep_skipping(first=False), "skipped the last coordinate"),
+    ("check_cavi_sweep", _sweep_skipping(first=True), "skipped the first coordinate"),
+    ("check_blr_posterior", _blr_no_identity, "alpha·I"),
+    ("check_elbo_beta_coin",
+     lambda aq, bq, h, t, a0, b0: elbo_beta_coin(aq, bq, h, t, a0 + 1, b0 + 1)
+     + special.betaln(a0 + 1, b0 + 1) - special.betaln(a0, b0), "the -1 in the exponents is missing"),
+]
+
+
+@pytest.mark.parametrize("name,fn,words", NAMED_SLIPS, ids=[w for _, _, w in NAMED_SLIPS])
+def test_more_slips_are_named(name, fn, words):
+    with pytest.raises(AssertionError) as info:
+        getattr(checks, name)(fn)
+    message = " ".join(str(info.value).split())
+    assert words in message and "not one of the mistakes" not in message, message

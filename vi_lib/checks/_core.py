@@ -423,10 +423,10 @@ def run_check(name, student_fn, cases, reference, mistakes=(), *, arg_names, out
         except Exception as err:
             fail_helper_first()
             if cause is not None:
-                raise CheckFailed(wrap(
-                    f"{name}: right on the ordinary inputs, but your function raised "
-                    f"{type(err).__name__} ({err}) at {fmt_inputs(arg_names, args)}: {cause}"),
-                    kind="wrong") from err
+                raise CheckFailed(
+                    wrap(f"{name}: right on the ordinary inputs, but not on an extreme one: "
+                         f"{cause}") + f"\n  your function raised {type(err).__name__}: {err}"
+                    f"\n  on input: {fmt_inputs(arg_names, args)}", kind="wrong") from err
             raise CheckFailed(
                 f"{name}: your function raised {type(err).__name__}: {err}\n"
                 f"  on input: {fmt_inputs(arg_names, args)}", kind="error",
@@ -469,9 +469,9 @@ def run_check(name, student_fn, cases, reference, mistakes=(), *, arg_names, out
                 fail_helper_first()
                 received = fmt_parts(got, out_names)
                 raise CheckFailed(
-                    wrap(f"{name}: right on the ordinary inputs, but your function returned "
-                         f"{received} at {fmt_inputs(arg_names, case.args)} (expected "
-                         f"{fmt_parts(expected, out_names)}): {case.cause}"))
+                    wrap(f"{name}: right on the ordinary inputs, but not on an extreme one: "
+                         f"{case.cause}") + f"\n  on input: {fmt_inputs(arg_names, case.args)}"
+                    f"\n  expected: {fmt_parts(expected, out_names)}\n  received: {received}")
         delegation_check()
         print(success or f"✓ {name}: correct on all {len(records) + len(stress) * (not single)}"
                          f" test inputs.")

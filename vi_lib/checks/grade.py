@@ -145,17 +145,25 @@ def grade_notebook(path, *, timeout=60, kernel_name="python3"):
             "max_points": sum(r["max_points"] for r in rows)}
 
 
-def text_report(report, width=100):
-    """The one-screen text report of :func:`grade_notebook`'s result."""
+def text_report(report, width=110, max_lines=3):
+    """The one-screen text report of :func:`grade_notebook`'s result.
+
+    One row per task (task, result, points) with the start of the message, wrapped to at
+    most ``max_lines`` lines; the JSON report has every message in full.
+    """
+    indent = " " * 50
     lines = [f"Grade report: {report['notebook']}",
              f"{'task':<26} {'result':<14} {'points':>6}  message"]
     for row in report["tasks"]:
         headline = " ".join(row["message"].split()) if row["status"] != "pass" else ""
-        if headline.startswith(f"check_{row['task']}: "):
-            headline = headline[len(f"check_{row['task']}: "):]
-        headline = textwrap.shorten(headline, width=width - 52, placeholder=" …") if headline else ""
+        prefix = f"check_{row['task']}: "
+        if headline.startswith(prefix):
+            headline = headline[len(prefix):]
+        wrapped = textwrap.wrap(headline, width=width - len(indent), max_lines=max_lines,
+                                placeholder=" …") or [""]
         lines.append(f"{row['task']:<26} {row['status']:<14} "
-                     f"{row['points']:>3}/{row['max_points']:<2}  {headline}")
+                     f"{row['points']:>3}/{row['max_points']:<2}  {wrapped[0]}".rstrip())
+        lines.extend(indent + more for more in wrapped[1:])
     lines.append(f"Total: {report['points']}/{report['max_points']}")
     return "\n".join(lines)
 

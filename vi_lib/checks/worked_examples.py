@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import special
 
@@ -178,6 +180,7 @@ def check_vae_kl(fn):
                              "log sigma².")])
 
 
+@functools.lru_cache(maxsize=4096)   # the inputs are fixed: each ELBO is computed once
 def _ref_elbo_logit_normal(mu_q, sigma_q, heads, tails, a0, b0, jacobian=True):
     """The library's quadrature ELBO; ``jacobian=False`` drops log |dtheta/deta| (a mistake)."""
     def log_joint(eta):
@@ -187,6 +190,7 @@ def _ref_elbo_logit_normal(mu_q, sigma_q, heads, tails, a0, b0, jacobian=True):
     return float(elbo_gaussian_quadrature(log_joint, mu_q, sigma_q))  # 64 nodes
 
 
+@functools.lru_cache(maxsize=1024)
 def _unscaled_hermite(mu_q, sigma_q, heads, tails, a0, b0):
     """The slip: hermgauss nodes used as if they were standard normal (no √2)."""
     x, w = np.polynomial.hermite.hermgauss(64)
