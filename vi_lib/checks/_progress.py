@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from ._core import RESULTS
 
 #: Hints by task name (the check's name without ``check_``), weakest first. Each topic
@@ -73,8 +75,9 @@ def hint(task):
         print(f"No hints for {task!r}. Tasks with hints: {known}.")
         return None
     n = _HINTS_GIVEN.get(task, 0)
-    print(f"Hint {min(n, len(hints) - 1) + 1} of {len(hints)} for {task}: {hints[min(n, len(hints) - 1)]}")
-    if n >= len(hints) - 1:
-        print("  (That is the last hint: the chapter's section on this result has the derivation.)")
+    k = min(n, len(hints) - 1)
+    last = " (That is the last hint.)" if n >= len(hints) - 1 else ""
+    print(textwrap.fill(f"Hint {k + 1} of {len(hints)} for {task}: {hints[k]}{last}", width=88,
+                        subsequent_indent="  ", break_on_hyphens=False))
     _HINTS_GIVEN[task] = n + 1
     return None

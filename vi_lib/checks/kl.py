@@ -202,8 +202,8 @@ def check_kl_standard_normal(fn):
 
     mistakes = [
         Mistake("product of variances |Σ| where the trace tr(Σ) = Σ sigma_j² belongs, and -1/2 "
-                 "where -d/2 belongs: a published derivation writes the determinant where the "
-                 "trace belongs. E[zᵀz] = tr(Σ) + μᵀμ, not |Σ| + μᵀμ.",
+                 "where -d/2 belongs (a slip found in a published derivation). "
+                 "E[zᵀz] = tr(Σ) + μᵀμ, not |Σ| + μᵀμ.",
                  lambda mu, s: det_form(mu, s, 1.0)),
         Mistake("product of variances |Σ| (a determinant) where the trace tr(Σ) = Σ sigma_j² "
                  "belongs: E[zᵀz] = tr(Σ) + μᵀμ, not |Σ| + μᵀμ.",

@@ -149,7 +149,7 @@ def check_vae_kl(fn):
 
     mistakes = [
         Mistake("product of variances |Σ| where the trace tr(Σ) belongs, and -1/2 where -d/2 "
-                 "belongs (a published derivation writes the determinant where the trace belongs). "
+                 "belongs (a slip found in a published derivation). "
                  "E[zᵀz] = tr(Σ) + μᵀμ.",
                  lambda mu, lv: det_form(mu, lv, 1.0)),
         Mistake("product of variances |Σ| (a determinant) where the trace tr(Σ) belongs: "
