@@ -782,7 +782,19 @@ FRAGILE = {
                                     else (np.diag(c), np.diag(c)), "200 coordinates")],
     "check_blr_posterior": [(lambda X, y, a, b: blr_posterior(X, y, a, b) if len(X) < 1000
                              else (np.zeros(X.shape[1]), np.eye(X.shape[1])), "2000 observations")],
+    "check_mean_field_blr_variances": [(lambda X, a, b: mf_blr_variances(X, a, b) if len(X) < 1000
+                                        else np.ones(X.shape[1]), "2000 observations")],
+    "check_cavi_sweep": [(lambda mu, lam, m: cavi_sweep(mu, lam, m) if len(mu) < 100 else m.copy(),
+                          "300 coordinates")],
+    "check_score_function_grad": [(lambda fv, z, mu, s: score_grad(fv, z, mu, s) if len(z) < 10_000
+                                   else (0.0, 0.0), "100 000 samples")],
+    "check_reparam_grad": [(lambda df, mu, s, e: reparam_grad(df, mu, s, e) if len(e) < 10_000
+                            else (0.0, 0.0), "100 000 samples")],
 }
+
+
+def test_every_check_has_a_fragile_case():
+    assert sorted(FRAGILE) == sorted(checks.__all__)
 
 
 @pytest.mark.parametrize("name,fn,words",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ._core import Fn, Mistake, run_check, seeded_rng, student_check
+from ._core import Fn, Mistake, Stress, run_check, seeded_rng, student_check
 
 __all__ = ["check_score_function_grad", "check_reparam_grad"]
 
@@ -82,8 +82,11 @@ def check_score_function_grad(fn):
         Mistake("f(z) is missing: the estimator averages f(z) times the score, not the score alone.",
                  lambda fv, z, mu, s: ref(np.ones_like(fv), z, mu, s)),
     ]
+    z_many = 0.5 + 1.5 * seeded_rng(6010).standard_normal(100_000)
     run_check("check_score_function_grad", fn, cases, ref, mistakes,
-           arg_names=["f_values", "z", "mu", "sigma"], out_names=["grad_mu", "grad_sigma"])
+              arg_names=["f_values", "z", "mu", "sigma"], out_names=["grad_mu", "grad_sigma"],
+              stress=[Stress((np.sin(z_many), z_many, 0.5, 1.5),
+                             "100 000 samples must work as well.")])
 
 
 def _ref_reparam_grad(df, mu, sigma, eps):
@@ -117,6 +120,9 @@ def check_reparam_grad(fn):
                  lambda df, mu, s, e: ref(df, mu, s**2, e)),
     ]
     run_check("check_reparam_grad", fn, cases, ref, mistakes,
-           arg_names=["df", "mu", "sigma", "eps"], out_names=["grad_mu", "grad_sigma"])
+              arg_names=["df", "mu", "sigma", "eps"], out_names=["grad_mu", "grad_sigma"],
+              stress=[Stress((Fn(np.cos, "<df(z) = cos(z)>"), 0.5, 1.5,
+                              seeded_rng(6020).standard_normal(100_000)),
+                             "100 000 samples must work as well.")])
 
 

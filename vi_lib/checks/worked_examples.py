@@ -124,7 +124,9 @@ def check_mean_field_blr_variances(fn):
     ]
     run_check("check_mean_field_blr_variances", fn, _blr_cases(702, with_y=False), _ref_mf_blr_variances,
               mistakes, arg_names=["X", "alpha", "beta"], shape_hint=" (one variance per weight)",
-              delegates=(blr_precision,))
+              delegates=(blr_precision,),
+              stress=[Stress(_blr_cases(7020, with_y=False, sizes=[(2000, 50, 1.0, 4.0)])[0],
+                             "2000 observations and 50 weights must work as well.")])
 
 
 def _ref_vae_kl(mu, log_var):
