@@ -35,6 +35,7 @@ from ._progress import HINTS, hint, summary  # noqa: F401
 
 #: The public checks, ``check_<task>`` (summary, hint and CheckFailed are also public).
 __all__: list[str] = []
+_info = _module = _name = None
 
 # Every public module of this package is a topic: import it and re-export its
 # ``__all__`` (the ``check_<task>`` functions). A new chapter adds a module and
@@ -43,7 +44,7 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if _info.name.startswith("_") or _info.name == "grade":
         continue
     _module = importlib.import_module(f"{__name__}.{_info.name}")
-    for _name in _module.__all__:
+    for _name in getattr(_module, "__all__", [n for n in vars(_module) if n.startswith("check_")]):
         if _name in globals() and globals()[_name] is not getattr(_module, _name):
             raise ImportError(f"vi_lib.checks: {_name} is defined by two topic modules")
         globals()[_name] = getattr(_module, _name)
