@@ -888,6 +888,12 @@ FRAGILE = {
                                    else (0.0, 0.0), "100 000 samples")],
     "check_reparam_grad": [(lambda df, mu, s, e: reparam_grad(df, mu, s, e) if len(e) < 10_000
                             else (0.0, 0.0), "100 000 samples")],
+    # the far-away points are ordinary inputs of this check: the naive softmax is a named mistake
+    "check_gmm_responsibilities": [(gmm_resp_naive, "logsumexp")],
+    "check_expected_log_pi": [(lambda a: expected_log_pi(a) if len(a) < 100 else np.zeros(len(a)),
+                               "1000 components")],
+    "check_dirichlet_update": [(lambda r, a0: dirichlet_update(r, a0) if len(r) < 10_000
+                                else np.full(r.shape[1], a0), "100 000 data points")],
 }
 
 
@@ -902,7 +908,7 @@ def test_fragile_answer_is_caught_with_its_cause(name, fn, words):
     with pytest.raises(AssertionError) as info:
         getattr(checks, name)(fn)
     message = " ".join(str(info.value).split())
-    assert words in message and "right on the ordinary inputs" in message, message
+    assert words in message and "not one of the mistakes" not in message, message
 
 
 # ---------------------------------------------------------------------------
