@@ -62,6 +62,8 @@ def run_task(task, thunk):
     except NameError as err:
         verdict = {"status": "not attempted",
                    "message": f"{err}: the notebook does not define the function of this task"}
+    except KeyboardInterrupt:       # the grader interrupts a cell that exceeds its timeout
+        verdict = {"status": "timeout", "message": ""}
     except BaseException as err:  # noqa: BLE001 - anything the student's code does is a verdict
         verdict = {"status": "fail", "message": f"{type(err).__name__}: {err}"}
     print(MARKER + json.dumps({"task": task, **verdict}))
@@ -133,10 +135,12 @@ def grade_notebook(path, *, timeout=60, kernel_name="python3"):
                     result = json.loads(line[len(MARKER):])
                     verdicts[result["task"]] = result
     rows = []
+    timed_out = {"status": "fail",
+                 "message": f"the check did not finish within {timeout:g} s (an endless loop?)"}
     for task, _, points in tasks:
-        result = verdicts.get(task, {
-            "status": "fail",
-            "message": f"the check did not finish within {timeout:g} s (an endless loop?)"})
+        result = verdicts.get(task, timed_out)
+        if result["status"] == "timeout":
+            result = timed_out
         earned = points if result["status"] == "pass" else 0
         rows.append({"task": task, "status": result["status"], "points": earned,
                      "max_points": points, "message": result["message"]})
