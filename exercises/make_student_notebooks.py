@@ -8,6 +8,8 @@ source of truth. For each one this script writes ``exercises/NN_topic.ipynb`` in
 - every check cell (a code cell that calls ``checks.check_...``) gets the tag
   ``raises-exception``, so that nbval and the book accept the failing check;
 - cells tagged ``solution-only`` are dropped (solution discussion, links into the book);
+- a last cell is appended that prints ``vi_lib.checks.summary([...])`` of the notebook's
+  tasks (which pass, which fail, which are not attempted yet);
 - outputs and execution counts are cleared.
 
 Usage::
@@ -39,6 +41,8 @@ END = "# END SOLUTION"
 SOLUTION_ONLY = "solution-only"
 RAISES = "raises-exception"
 CHECK_CALL = re.compile(r"\bchecks\.check_\w+\(")
+CHECK_NAME = re.compile(r"\bchecks\.check_(\w+)\(")
+SUMMARY_MARK = "# Your progress: which tasks pass, fail, or are not attempted yet."
 STUB_MESSAGE = "Replace this line with your code"
 
 
@@ -91,7 +95,23 @@ def is_check_cell(cell) -> bool:
     return cell.cell_type == "code" and bool(CHECK_CALL.search(cell.source))
 
 
-def student_notebook(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def task_names(nb: nbformat.NotebookNode) -> list[str]:
+    """Tasks of a notebook in order: the names ``X`` of its ``checks.check_X(...)`` calls."""
+    names = []
+    for cell in nb.cells:
+        if is_check_cell(cell) and SOLUTION_ONLY not in cell.metadata.get("tags", []):
+            names += [n for n in CHECK_NAME.findall(cell.source) if n not in names]
+    return names
+
+
+def summary_cell(tasks: list[str], title: str) -> nbformat.NotebookNode:
+    """The last cell of a student notebook: ``vi_lib.checks.summary`` of its tasks."""
+    listed = ", ".join(f'"{t}"' for t in tasks)
+    return nbformat.v4.new_code_cell(
+        f'{SUMMARY_MARK}\nvi_lib.checks.summary([{listed}], title="{title}");')
+
+
+def student_notebook(solution: nbformat.NotebookNode, title: str = "Exercises") -> nbformat.NotebookNode:
     """The student version of a solution notebook (a new object; the input is unchanged)."""
     nb = copy.deepcopy(solution)
     cells = []
@@ -108,7 +128,9 @@ def student_notebook(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if tags:
             cell.metadata["tags"] = tags
         cells.append(cell)
-    nb.cells = cells
+    summary = summary_cell(task_names(solution), title)
+    summary["id"] = "summary"          # fixed, so that regeneration is reproducible
+    nb.cells = cells + [summary]
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     return nb
 
@@ -124,7 +146,8 @@ def student_path(solution_path: pathlib.Path) -> pathlib.Path:
 def render(solution_path: pathlib.Path) -> str:
     """The text of the student notebook generated from ``solution_path``."""
     solution = nbformat.read(solution_path, as_version=4)
-    return nbformat.writes(student_notebook(solution)) + "\n"
+    title = "Exercises " + solution_path.stem.split("_")[0]
+    return nbformat.writes(student_notebook(solution, title)) + "\n"
 
 
 def solution_paths() -> list[pathlib.Path]:

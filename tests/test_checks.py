@@ -8,6 +8,7 @@ wrong types or shapes must be reported, never crash the check.
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -68,12 +69,19 @@ def coin_laplace_closed(heads, tails, a0, b0):
 
 
 def kl_normal(mu_q, sigma_q, mu_p, sigma_p):
-    return (math.log(sigma_p / sigma_q) + (sigma_q**2 + (mu_q - mu_p) ** 2) / (2 * sigma_p**2) - 0.5)
+    # ratios before squares: no overflow for huge sigmas
+    return math.log(sigma_p / sigma_q) + ((sigma_q / sigma_p) ** 2 + ((mu_q - mu_p) / sigma_p) ** 2) / 2 - 0.5
 
 
 def kl_normal_var_form(mu_q, sigma_q, mu_p, sigma_p):
+    # fragile: sigma² overflows (Python raises OverflowError) and log(vq) of an underflowed vq
     vq, vp = sigma_q**2, sigma_p**2
     return 0.5 * (vq / vp + (mu_p - mu_q) ** 2 / vp - 1 + math.log(vp) - math.log(vq))
+
+
+def kl_normal_textbook(mu_q, sigma_q, mu_p, sigma_p):
+    # fragile: sigma_q**2 overflows for sigma ~ 1e160
+    return (math.log(sigma_p / sigma_q) + (sigma_q**2 + (mu_q - mu_p) ** 2) / (2 * sigma_p**2) - 0.5)
 
 
 def kl_normal_quadrature(mu_q, sigma_q, mu_p, sigma_p):
@@ -89,8 +97,15 @@ def kl_mvn_diag(mu_q, sigma_q, mu_p, sigma_p):
                         + (sigma_q**2 + (mu_q - mu_p) ** 2) / (2 * sigma_p**2) - 0.5))
 
 
+def kl_mvn_diag_logs(mu_q, sigma_q, mu_p, sigma_p):
+    # log-variances: 2 log sigma, never log(sigma²)
+    log_ratio = 2 * (np.log(sigma_p) - np.log(sigma_q))
+    return 0.5 * float(np.sum(np.exp(-log_ratio) + ((mu_q - mu_p) / sigma_p) ** 2 - 1 + log_ratio))
+
+
 def kl_mvn_diag_matrix(mu_q, sigma_q, mu_p, sigma_p):
     # The general formula with full (diagonal) matrices: trace, quadratic form, log-determinants.
+    # Fragile: sigma² of 1e-170 underflows, so the log-determinant of cov_q is -inf.
     cov_q, cov_p = np.diag(sigma_q**2), np.diag(sigma_p**2)
     d = len(mu_q)
     inv_p = np.linalg.inv(cov_p)
@@ -192,16 +207,24 @@ def mean_field_variances_schur(cov):
 
 def alpha_divergence(p, q, dx, alpha):
     if alpha == 1:
-        return np.sum(p * np.log(p / q)) * dx
+        return np.sum(special.rel_entr(p, q)) * dx
     if alpha == -1:
-        return np.sum(q * np.log(q / p)) * dx
+        return np.sum(special.rel_entr(q, p)) * dx
     return 4 / (1 - alpha**2) * (1 - np.sum(p ** ((1 + alpha) / 2) * q ** ((1 - alpha) / 2)) * dx)
+
+
+def alpha_divergence_naive(p, q, dx, alpha):
+    # fragile: 0 * log(0 / q) is NaN where p underflows
+    if abs(alpha) == 1:
+        a, b = (p, q) if alpha == 1 else (q, p)
+        return np.sum(a * np.log(a / b)) * dx
+    return alpha_divergence(p, q, dx, alpha)
 
 
 def alpha_divergence_trapezoid(p, q, dx, alpha):
     if abs(alpha) == 1:
         a, b = (p, q) if alpha == 1 else (q, p)
-        return np.trapezoid(a * (np.log(a) - np.log(b)), dx=dx)
+        return np.trapezoid(special.xlogy(a, a) - special.xlogy(a, b), dx=dx)
     log_integrand = (1 + alpha) / 2 * np.log(p) + (1 - alpha) / 2 * np.log(q)
     return 4 / ((1 - alpha) * (1 + alpha)) * (1 - np.trapezoid(np.exp(log_integrand), dx=dx))
 
@@ -359,14 +382,14 @@ CORRECT = {
     "check_coin_log_evidence": [coin_log_evidence, coin_log_evidence_gammaln,
                                 coin_log_evidence_sequential],
     "check_coin_laplace": [coin_laplace, coin_laplace_closed],
-    "check_kl_normal": [kl_normal, kl_normal_var_form, kl_normal_quadrature],
-    "check_kl_mvn_diag": [kl_mvn_diag, kl_mvn_diag_matrix],
+    "check_kl_normal": [kl_normal, kl_normal_quadrature],
+    "check_kl_mvn_diag": [kl_mvn_diag, kl_mvn_diag_logs],
     "check_kl_standard_normal": [kl_standard_normal, kl_standard_normal_loop],
     "check_entropy_discrete": [entropy, entropy_mask, entropy_scipy],
     "check_elbo_monte_carlo": [elbo_mc, elbo_mc_loop],
     "check_elbo_beta_coin": [elbo_beta_coin, elbo_beta_coin_via_kl],
     "check_cavi_factor": [cavi_factor, cavi_factor_loop],
-    "check_cavi_sweep": [cavi_sweep, cavi_sweep_inplace],
+    "check_cavi_sweep": [cavi_sweep],
     "check_mean_field_variances": [mean_field_variances, mean_field_variances_schur],
     "check_alpha_divergence": [alpha_divergence, alpha_divergence_trapezoid],
     "check_score_function_grad": [score_grad, score_grad_eps],
@@ -404,7 +427,7 @@ def test_stub_is_not_implemented_yet(name):
 # Catalogue of wrong answers: (function, words the message must contain)
 # ---------------------------------------------------------------------------
 
-def _det_kl_std(mu, sigma):  # seed 003, literally
+def _det_kl_std(mu, sigma):  # the published slip, literally
     det = np.prod(sigma**2)
     return 0.5 * (det + mu @ mu - 1 - np.log(det))
 
@@ -464,7 +487,7 @@ WRONG = {
         (lambda mq, sq, mp, sp: np.sum(np.log(sp / sq) + (sq + (mq - mp) ** 2) / (2 * sp) - 0.5),
          "standard deviation used where the variance belongs"),
         (lambda mq, sq, mp, sp: 0.5 * (np.prod(sq**2 / sp**2) + np.sum((mq - mp) ** 2 / sp**2) - 1
-                                       - np.log(np.prod(sq**2 / sp**2))), "seed 003"),
+                                       - np.log(np.prod(sq**2 / sp**2))), "published derivation"),
         (lambda mq, sq, mp, sp: 0.5 * (np.prod(sq**2 / sp**2) + np.sum((mq - mp) ** 2 / sp**2) - len(mq)
                                        - np.log(np.prod(sq**2 / sp**2))), "determinant"),
         (lambda mq, sq, mp, sp: kl_mvn_diag(mq, sq, mp, sp) + 0.5 * (len(mq) - 1), "-d/2"),
@@ -477,7 +500,7 @@ WRONG = {
         (lambda mq, sq, mp, sp: kl_mvn_diag(mq, sq, mp, sp) * np.nan, "NaN"),
     ],
     "check_kl_standard_normal": [
-        (_det_kl_std, "seed 003"),
+        (_det_kl_std, "published derivation"),
         (lambda mu, s: 0.5 * (np.prod(s**2) + mu @ mu - len(mu) - np.log(np.prod(s**2))), "determinant"),
         (lambda mu, s: 0.5 * np.sum(s**2 + mu**2 - np.log(s**2)) - 0.5, "-d/2"),
         (lambda mu, s: 0.5 * np.sum(s**2 + mu**2 - np.log(s**2)), "-d/2 is missing"),
@@ -511,7 +534,7 @@ WRONG = {
         (lambda aq, bq, h, t, a0, b0: elbo_beta_coin(aq, bq, h, t, a0, b0) - 2 * stats.beta(aq, bq).entropy(),
          "sign error on the entropy"),
         (lambda aq, bq, h, t, a0, b0: elbo_beta_coin(aq, bq, h, t, a0, b0) - stats.beta(aq, bq).entropy(),
-         "entropy H[q] is missing"),
+         "entropy ℍ[q] is missing"),
         (lambda aq, bq, h, t, a0, b0: elbo_beta_coin(aq, bq, h, t, a0, b0) + special.betaln(a0, b0),
          "normalising constant"),
         (lambda aq, bq, h, t, a0, b0: coin_log_evidence(h, t, a0, b0) - elbo_beta_coin(aq, bq, h, t, a0, b0),
@@ -596,7 +619,7 @@ WRONG = {
         (lambda X, a, b: mf_blr_variances(X, a, b)[0], "wrong shape"),
     ],
     "check_vae_kl": [
-        (lambda mu, lv: 0.5 * (np.exp(lv.sum(1)) + (mu**2).sum(1) - 1 - lv.sum(1)), "seed 003"),
+        (lambda mu, lv: 0.5 * (np.exp(lv.sum(1)) + (mu**2).sum(1) - 1 - lv.sum(1)), "published derivation"),
         (lambda mu, lv: 0.5 * (np.exp(lv.sum(1)) + (mu**2).sum(1) - mu.shape[1] - lv.sum(1)), "determinant"),
         (lambda mu, lv: 0.5 * np.sum(np.exp(lv) + mu**2 - lv, axis=1) - 0.5, "-d/2"),
         (lambda mu, lv: vae_kl(mu, 2 * lv), "log sigma"),
@@ -788,3 +811,355 @@ def test_library_functions_pass_the_other_checks():
     for private in ["_ref_coin_posterior", "_ref_coin_log_evidence", "_laplace_pieces",
                     "_hermite_nodes", "_gauss_expectation"]:
         assert not hasattr(checks, private), f"{private}: use the vi_lib function instead"
+
+
+# ---------------------------------------------------------------------------
+# Fragile answers: right on ordinary inputs, wrong where a naive form over- or
+# underflows. The message names the cause and the stable function to use.
+# ---------------------------------------------------------------------------
+
+def _naive_log_evidence(heads, tails, a0, b0):
+    return np.log(special.beta(a0 + heads, b0 + tails) / special.beta(a0, b0))
+
+
+def _gamma_log_evidence(heads, tails, a0, b0):
+    g = special.gamma
+    return np.log(g(a0 + heads) * g(b0 + tails) / g(a0 + b0 + heads + tails)
+                  * g(a0 + b0) / (g(a0) * g(b0)))
+
+
+def _naive_elbo_beta_coin(a_q, b_q, heads, tails, a0, b0):
+    psi = special.digamma
+    e1, e2 = psi(a_q) - psi(a_q + b_q), psi(b_q) - psi(a_q + b_q)
+    entropy = (np.log(special.beta(a_q, b_q)) - (a_q - 1) * e1 - (b_q - 1) * e2)
+    return (a0 + heads - 1) * e1 + (b0 + tails - 1) * e2 - np.log(special.beta(a0, b0)) + entropy
+
+
+def _sigmoid_elbo_logit_normal(mu_q, sigma_q, heads, tails, a0, b0):
+    x, w = HERMITE_40
+    s = special.expit(mu_q + sigma_q * x)
+    log_joint = (a0 + heads) * np.log(s) + (b0 + tails) * np.log(1 - s) - special.betaln(a0, b0)
+    return w @ log_joint / np.sqrt(2 * np.pi) + 0.5 * np.log(2 * np.pi * np.e * sigma_q**2)
+
+
+FRAGILE = {
+    "check_coin_log_evidence": [(_naive_log_evidence, "scipy.special.betaln"),
+                                (_gamma_log_evidence, "Gamma function overflows")],
+    "check_kl_normal": [(kl_normal_var_form, "sigma² underflows or overflows"),
+                        (kl_normal_textbook, "(sigma_q / sigma_p)²")],
+    "check_kl_mvn_diag": [
+        (lambda mq, sq, mp, sp: 0.5 * float(np.sum((sq / sp) ** 2 + ((mq - mp) / sp) ** 2 - 1)
+                                            - np.log(np.prod(sq**2 / sp**2))),
+         "sum the logs instead"),
+        (kl_mvn_diag_matrix, "underflows"),
+    ],
+    "check_kl_standard_normal": [
+        (lambda mu, s: 0.5 * float(np.sum(s**2 + mu**2 - 1) - np.log(np.prod(s**2))), "sum the logs"),
+        (lambda mu, s: 0.5 * float(np.sum(s**2 + mu**2 - 1 - np.log(s**2))), "2 log sigma"),
+    ],
+    "check_elbo_monte_carlo": [
+        (lambda lj, lq, z: float(np.mean(np.log(np.exp(lj(z)) / np.exp(lq(z))))), "without exponentiating"),
+    ],
+    "check_elbo_beta_coin": [(_naive_elbo_beta_coin, "scipy.special.betaln")],
+    "check_alpha_divergence": [(alpha_divergence_naive, "scipy.special.rel_entr")],
+    "check_vae_kl": [
+        (lambda mu, lv: -0.5 * np.sum(1 + np.log(np.exp(lv)) - mu**2 - np.exp(lv), axis=1),
+         "use log_var itself"),
+    ],
+    "check_elbo_logit_normal": [(_sigmoid_elbo_logit_normal, "np.logaddexp")],
+    # Large inputs for checks whose textbook formula has no fragile form: a function that
+    # only works for small inputs is caught.
+    "check_coin_posterior": [(lambda h, t, a0, b0: coin_posterior(h, t, a0, b0) if h + t < 500
+                              else (np.nan, np.nan), "large counts")],
+    "check_coin_laplace": [(lambda h, t, a0, b0: coin_laplace(h, t, a0, b0) if h + t < 500
+                            else (0.5, 0.1), "large counts")],
+    "check_entropy_discrete": [(lambda p: entropy(p) if len(p) < 1000 else 0.0, "many small")],
+    "check_cavi_factor": [(lambda mu, lam, m, j: cavi_factor(mu, lam, m, j) if len(mu) < 100
+                           else (0.0, 1.0), "300 coordinates")],
+    "check_mean_field_variances": [(lambda c: mean_field_variances(c) if len(c) < 100
+                                    else (np.diag(c), np.diag(c)), "200 coordinates")],
+    "check_blr_posterior": [(lambda X, y, a, b: blr_posterior(X, y, a, b) if len(X) < 1000
+                             else (np.zeros(X.shape[1]), np.eye(X.shape[1])), "2000 observations")],
+    "check_mean_field_blr_variances": [(lambda X, a, b: mf_blr_variances(X, a, b) if len(X) < 1000
+                                        else np.ones(X.shape[1]), "2000 observations")],
+    "check_cavi_sweep": [(lambda mu, lam, m: cavi_sweep(mu, lam, m) if len(mu) < 100 else m.copy(),
+                          "300 coordinates")],
+    "check_score_function_grad": [(lambda fv, z, mu, s: score_grad(fv, z, mu, s) if len(z) < 10_000
+                                   else (0.0, 0.0), "100 000 samples")],
+    "check_reparam_grad": [(lambda df, mu, s, e: reparam_grad(df, mu, s, e) if len(e) < 10_000
+                            else (0.0, 0.0), "100 000 samples")],
+    # the far-away points are ordinary inputs of this check: the naive softmax is a named mistake
+    "check_gmm_responsibilities": [(gmm_resp_naive, "logsumexp")],
+    "check_expected_log_pi": [(lambda a: expected_log_pi(a) if len(a) < 100 else np.zeros(len(a)),
+                               "1000 components")],
+    "check_dirichlet_update": [(lambda r, a0: dirichlet_update(r, a0) if len(r) < 10_000
+                                else np.full(r.shape[1], a0), "100 000 data points")],
+}
+
+
+def test_every_check_has_a_fragile_case():
+    assert sorted(FRAGILE) == sorted(checks.__all__)
+
+
+@pytest.mark.parametrize("name,fn,words",
+                         [(n, f, w) for n, items in FRAGILE.items() for f, w in items],
+                         ids=lambda x: x if isinstance(x, str) and x.startswith("check_") else "")
+def test_fragile_answer_is_caught_with_its_cause(name, fn, words):
+    with pytest.raises(AssertionError) as info:
+        getattr(checks, name)(fn)
+    message = " ".join(str(info.value).split())
+    assert words in message and "not one of the mistakes" not in message, message
+
+
+# ---------------------------------------------------------------------------
+# Containers, float32, mutation: any container that unpacks into the documented
+# outputs passes; single-precision answers pass with a dtype-aware tolerance;
+# inputs modified in place are caught only where the task says "update a copy".
+# ---------------------------------------------------------------------------
+
+N_OUT = {"check_coin_posterior": 2, "check_coin_laplace": 2, "check_cavi_factor": 2,
+         "check_mean_field_variances": 2, "check_score_function_grad": 2,
+         "check_reparam_grad": 2, "check_blr_posterior": 2}
+
+
+def _container(fn, name):
+    """The correct answer in another container: an array for a pair, shape (1,) for a scalar."""
+    def wrapped(*args):
+        value = fn(*args)
+        if N_OUT.get(name, 1) == 2:
+            a, b = value
+            return [a, b] if np.ndim(a) != np.ndim(b) else np.array([a, b])
+        return np.reshape(value, (1,)) if np.ndim(value) == 0 else np.expand_dims(value, -1)
+    return wrapped
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_other_containers_pass(name, capsys):
+    getattr(checks, name)(_container(CORRECT[name][0], name))
+    assert capsys.readouterr().out.startswith("✓ " + name)
+
+
+def _to32(x):
+    if isinstance(x, float) or (isinstance(x, np.ndarray) and x.dtype.kind == "f"):
+        return np.float32(x) if isinstance(x, float) else x.astype(np.float32)
+    return x
+
+
+def _float32(fn):
+    """The correct answer computed in single precision (as JAX does by default)."""
+    def wrapped(*args):
+        value = fn(*[_to32(a) for a in args])
+        if isinstance(value, (tuple, list)):
+            return tuple(np.asarray(v, dtype=np.float32) for v in value)
+        return np.asarray(value, dtype=np.float32)
+    return wrapped
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_float32_answers_pass(name, capsys):
+    fn = _float32(CORRECT[name][0])
+    if name == "check_alpha_divergence":
+        # its densities underflow in float32 far from their mode (q = 0 where p > 0 makes the
+        # KL infinite): the answer is computed in float64 and returned in float32
+        fn = lambda *args: np.float32(alpha_divergence(*args))  # noqa: E731
+    getattr(checks, name)(fn)
+    assert capsys.readouterr().out.startswith("✓ " + name)
+
+
+def test_float32_tolerance_still_names_mistakes_and_shows_relative_error():
+    wrong = _float32(lambda mq, sq, mp, sp: kl_normal(mp, sp, mq, sq))
+    with pytest.raises(AssertionError, match="swapped"):
+        checks.check_kl_normal(wrong)
+    off = lambda mq, sq, mp, sp: kl_normal(mq, sq, mp, sp) * (1 + 3e-6)  # noqa: E731
+    with pytest.raises(AssertionError) as info:
+        checks.check_kl_normal(off)
+    message = str(info.value)
+    assert "relative error 3e-06" in message and "double precision" in message
+    # enough digits to see the difference
+    expected = re.search(r"expected: (\S+)", message).group(1)
+    received = re.search(r"received: (\S+)", message).group(1)
+    assert expected != received
+
+
+def test_jax_float32_answer_passes():
+    jnp = pytest.importorskip("jax.numpy")
+
+    def kl_jax(mu_q, sigma_q, mu_p, sigma_p):
+        return jnp.log(sigma_p / sigma_q) + ((sigma_q / sigma_p) ** 2 + ((mu_q - mu_p) / sigma_p) ** 2) / 2 - 0.5
+    checks.check_kl_normal(kl_jax)
+    checks.check_vae_kl(lambda mu, lv: -0.5 * jnp.sum(1 + lv - mu**2 - jnp.exp(lv), axis=1))
+
+
+def _vandal(fn):
+    """Compute the right answer, then overwrite every array argument."""
+    def wrapped(*args):
+        value = fn(*args)
+        value = tuple(np.array(v, copy=True) for v in value) if isinstance(value, tuple) else (
+            np.array(value, copy=True))
+        for a in args:
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+                a[...] = -1.0
+        return value
+    return wrapped
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_mutating_inputs(name, capsys):
+    """Checks pass copies, so mutation does not matter, except where the task says "update a copy"."""
+    if name == "check_cavi_sweep":
+        with pytest.raises(AssertionError, match="in place"):
+            checks.check_cavi_sweep(cavi_sweep_inplace)
+        with pytest.raises(AssertionError, match="in place"):
+            checks.check_cavi_sweep(_vandal(cavi_sweep))
+    else:
+        getattr(checks, name)(_vandal(CORRECT[name][0]))
+        assert capsys.readouterr().out.startswith("✓ " + name)
+
+
+# ---------------------------------------------------------------------------
+# Named slips of issue 16, helpers, delegation, messages, summary and hints
+# ---------------------------------------------------------------------------
+
+def test_score_function_baseline_is_accepted_with_a_note(capsys):
+    def with_baseline(f_values, z, mu, sigma):
+        return score_grad(f_values - np.mean(f_values), z, mu, sigma)
+    checks.check_score_function_grad(with_baseline)
+    out = capsys.readouterr().out
+    assert out.startswith("✓") and "baseline" in out and "variance" in out
+
+
+def test_sweep_with_a_broken_helper_says_fix_the_helper_first():
+    namespace = {"np": np}
+    exec("def cavi_factor(mu, precision, m, j):\n    raise NotImplementedError\n"
+         "def cavi_sweep(mu, precision, m):\n    m = m.copy()\n"
+         "    for j in range(len(m)):\n        m[j] = cavi_factor(mu, precision, m, j)[0]\n"
+         "    return m\n", namespace)
+    with pytest.raises(AssertionError, match="fix `cavi_factor` first"):
+        checks.check_cavi_sweep(namespace["cavi_sweep"])
+    namespace["cavi_factor"] = lambda mu, precision, m, j: (0.0, 1.0)   # wrong, not unfinished
+    namespace["cavi_sweep"].__globals__["cavi_factor"] = namespace["cavi_factor"]
+    with pytest.raises(AssertionError, match="fix `cavi_factor` first"):
+        checks.check_cavi_sweep(namespace["cavi_sweep"])
+
+
+def test_delegation_is_detected_only_in_grading_mode(monkeypatch, capsys):
+    from vi_lib import divergences
+    checks.check_kl_normal(divergences.kl_normal)              # self-study: fine
+    monkeypatch.setenv("VI_LIB_CHECKS_GRADING", "1")
+    with pytest.raises(AssertionError, match="vi_lib.divergences.kl_normal"):
+        checks.check_kl_normal(lambda *args: float(divergences.kl_normal(*args)))
+    checks.check_kl_normal(kl_normal)                           # own code passes when graded
+
+
+def test_message_has_no_check_machinery_in_ipython_rendering():
+    with pytest.raises(checks.CheckFailed) as info:
+        checks.check_kl_normal(lambda *args: 1 / 0)
+    lines = info.value._render_traceback_()
+    text = "\n".join(lines)
+    assert text.startswith("CheckFailed: check_kl_normal: your function raised ZeroDivisionError")
+    assert "_core.py" not in text and "vi_lib" not in text
+    assert "test_checks.py" in text    # the student's own frame is shown
+
+
+def test_student_facing_text_names_no_internal_seed():
+    import inspect
+
+    import vi_lib.checks as package
+    for module in [package.recap, package.kl, package.elbo, package.mean_field, package.alpha,
+                   package.gradients, package.worked_examples]:
+        assert "seed 0" not in inspect.getsource(module)
+    for text in [h for hints in checks.HINTS.values() for h in hints]:
+        assert "seed" not in text
+
+
+def test_laplace_mode_formula_is_not_given_away():
+    def mean_not_mode(h, t, a0, b0):
+        return (a0 + h) / (a0 + b0 + h + t), coin_laplace(h, t, a0, b0)[1]
+    with pytest.raises(AssertionError) as info:
+        checks.check_coin_laplace(mean_not_mode)
+    headline = " ".join(str(info.value).split("for example")[0].split())
+    assert "mode" in headline and "- 1" not in headline and "n - 2" not in headline
+
+
+def test_grid_inputs_are_described_not_dumped():
+    with pytest.raises(AssertionError) as info:
+        checks.check_alpha_divergence(lambda p, q, dx, a: alpha_divergence(p, q, dx, a) + 0.1)
+    message = str(info.value)
+    assert "on [-12, 12], 1201 points" in message and message.count("\n") < 8
+
+
+def test_summary_lists_pass_fail_and_not_attempted(capsys):
+    checks.check_kl_normal(kl_normal)
+    with pytest.raises(AssertionError):
+        checks.check_kl_mvn_diag(lambda mq, sq, mp, sp: kl_mvn_diag(mp, sp, mq, sq))
+    checks.RESULTS.pop("check_kl_standard_normal", None)
+    capsys.readouterr()
+    status = checks.summary(["kl_normal", "kl_mvn_diag", "kl_standard_normal"])
+    out = capsys.readouterr().out
+    assert status == {"kl_normal": "pass", "kl_mvn_diag": "fail",
+                      "kl_standard_normal": "not attempted"}
+    assert "1 of 3 tasks pass" in out and "✗ kl_mvn_diag: the arguments are swapped" in out
+
+
+def test_stub_counts_as_not_attempted(capsys):
+    with pytest.raises(AssertionError):
+        checks.check_vae_kl(stub)
+    assert checks.summary(["vae_kl"]) == {"vae_kl": "not attempted"}
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_every_task_has_progressive_hints(name, capsys):
+    task = name[len("check_"):]
+    hints = checks.HINTS[task]
+    assert len(hints) >= 2 and len(set(hints)) == len(hints)
+    checks._progress._HINTS_GIVEN.pop(task, None)
+    checks.hint(task)
+    first = capsys.readouterr().out
+    checks.hint(name)
+    second = capsys.readouterr().out
+    assert hints[0] in " ".join(first.split()) or hints[0][:40] in first
+    assert first != second and "Hint 2" in second
+
+
+def _hermgauss_elbo(mu_q, sigma_q, heads, tails, a0, b0, normalise=True, scale=True):
+    x, w = np.polynomial.hermite.hermgauss(40)
+    eta = mu_q + (np.sqrt(2) if scale else 1.0) * sigma_q * x
+    expected = w @ _log_joint_logit(eta, heads, tails, a0, b0) / (np.sqrt(np.pi) if normalise else 1.0)
+    return expected + 0.5 * np.log(2 * np.pi * np.e * sigma_q**2)
+
+
+def _sweep_skipping(first):
+    def sweep(mu, precision, m):
+        m = np.array(m, dtype=float)
+        for j in range(1, len(m)) if first else range(len(m) - 1):
+            m[j] = cavi_factor(mu, precision, m, j)[0]
+        return m
+    return sweep
+
+
+def _blr_no_identity(X, y, alpha, beta):
+    cov = np.linalg.inv(alpha + beta * X.T @ X)
+    return beta * cov @ X.T @ y, cov
+
+
+NAMED_SLIPS = [
+    ("check_elbo_logit_normal", lambda *a: _hermgauss_elbo(*a, normalise=False), "hermgauss"),
+    ("check_elbo_logit_normal",
+     lambda m, s, h, t, a0, b0: (elbo_logit_normal(m, s, h, t, a0, b0) - 0.5 * np.log(2 * np.pi * np.e * s**2))
+     * np.sqrt(2 * np.pi) + 0.5 * np.log(2 * np.pi * np.e * s**2), "hermegauss"),
+    ("check_elbo_logit_normal", lambda *a: _hermgauss_elbo(*a, scale=False), "nodes are not scaled"),
+    ("check_cavi_sweep", _sweep_skipping(first=False), "skipped the last coordinate"),
+    ("check_cavi_sweep", _sweep_skipping(first=True), "skipped the first coordinate"),
+    ("check_blr_posterior", _blr_no_identity, "alpha·I"),
+    ("check_elbo_beta_coin",
+     lambda aq, bq, h, t, a0, b0: elbo_beta_coin(aq, bq, h, t, a0 + 1, b0 + 1)
+     + special.betaln(a0 + 1, b0 + 1) - special.betaln(a0, b0), "the -1 in the exponents is missing"),
+]
+
+
+@pytest.mark.parametrize("name,fn,words", NAMED_SLIPS, ids=[w for _, _, w in NAMED_SLIPS])
+def test_more_slips_are_named(name, fn, words):
+    with pytest.raises(AssertionError) as info:
+        getattr(checks, name)(fn)
+    message = " ".join(str(info.value).split())
+    assert words in message and "not one of the mistakes" not in message, message

@@ -176,3 +176,99 @@ def test_links_into_the_book_resolve(solution):
     for target in targets:
         page = (solution.parent / target).resolve()
         assert any(page.with_suffix(s).exists() for s in (".ipynb", ".md")), target
+
+
+# ---------------------------------------------------------------------------
+# Every student notebook ends with the summary of its tasks
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=_ids(SOLUTIONS))
+def test_student_notebook_ends_with_the_summary(solution):
+    student = _read(maker.student_path(solution))
+    last = student.cells[-1]
+    tasks = re.findall(r"checks\.check_(\w+)\(", "".join(
+        c.source for c in _read(solution).cells
+        if c.cell_type == "code" and "solution-only" not in c.metadata.get("tags", [])))
+    assert last.cell_type == "code" and "vi_lib.checks.summary(" in last.source
+    assert re.findall(r'"(\w+)"', last.source.split("[", 1)[1].split("]")[0]) == tasks
+    assert "raises-exception" not in last.metadata.get("tags", [])
+
+
+# ---------------------------------------------------------------------------
+# Grading mode: python -m vi_lib.checks.grade (nbclient, per-cell timeout)
+# ---------------------------------------------------------------------------
+
+def _planted(tmp_path):
+    """Student notebook 02 with a swapped KL, a correct diagonal KL, the third task untouched."""
+    student = maker.student_path(EXERCISES / "solutions" / "02_kl_divergence_solutions.ipynb")
+    nb = _read(student)
+    answers = {
+        "def kl_normal(": "def kl_normal(mu_q, sigma_q, mu_p, sigma_p):\n"
+                          "    return (np.log(sigma_q / sigma_p) + ((sigma_p / sigma_q) ** 2"
+                          " + ((mu_q - mu_p) / sigma_q) ** 2) / 2 - 0.5)\n",
+        "def kl_mvn_diag(": "def kl_mvn_diag(mu_q, sigma_q, mu_p, sigma_p):\n"
+                            "    return float(np.sum(np.log(sigma_p / sigma_q) + ((sigma_q / sigma_p)"
+                            " ** 2 + ((mu_q - mu_p) / sigma_p) ** 2) / 2 - 0.5))\n",
+    }
+    for cell in nb.cells:
+        for start, code in answers.items():
+            if cell.cell_type == "code" and cell.source.startswith(start):
+                cell.source = code
+    folder = tmp_path / "submission"
+    (folder / "solutions").mkdir(parents=True)
+    target = folder / student.name
+    nbformat.write(nb, target)
+    # the grader takes the task list from the solution notebook beside the submission
+    (folder / "solutions" / f"{student.stem}_solutions.ipynb").write_text(
+        (EXERCISES / "solutions" / f"{student.stem}_solutions.ipynb").read_text())
+    return target
+
+
+def test_grade_planted_wrong_answer_and_solutions(tmp_path, capsys):
+    from vi_lib.checks import grade
+
+    planted = _planted(tmp_path)
+    solutions = SOLUTIONS                      # every solution notebook gets full marks
+    assert grade.main([str(planted), *map(str, solutions), "--out", str(tmp_path / "grades"),
+                       "--timeout", "60"]) == 0
+    report = json.loads((tmp_path / "grades" / "02_kl_divergence.grade.json").read_text())
+    status = {row["task"]: (row["status"], row["points"]) for row in report["tasks"]}
+    assert status == {"kl_normal": ("fail", 0), "kl_mvn_diag": ("pass", 1),
+                      "kl_standard_normal": ("not attempted", 0)}
+    swapped = next(r for r in report["tasks"] if r["task"] == "kl_normal")["message"]
+    assert "the arguments are swapped" in " ".join(swapped.split())
+    text = (tmp_path / "grades" / "02_kl_divergence.grade.txt").read_text()
+    assert "Total: 1/3" in text and "the arguments are swapped" in text and len(text.splitlines()) < 25
+    for solution in solutions:
+        graded = json.loads((tmp_path / "grades" / f"{solution.stem}.grade.json").read_text())
+        assert graded["points"] == graded["max_points"] >= 2, graded
+    assert "Total: 1/3" in capsys.readouterr().out
+
+
+def test_grade_interrupts_an_endless_loop(tmp_path):
+    from vi_lib.checks import grade
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("import numpy as np\nimport vi_lib"),
+                nbformat.v4.new_code_cell("def kl_normal(mu_q, sigma_q, mu_p, sigma_p):\n"
+                                          "    while True:\n        pass"),
+                nbformat.v4.new_code_cell("vi_lib.checks.check_kl_normal(kl_normal)")]
+    path = tmp_path / "loop.ipynb"
+    nbformat.write(nb, path)
+    report = grade.grade_notebook(path, timeout=3)
+    assert report["tasks"] == [{"task": "kl_normal", "status": "fail", "points": 0, "max_points": 1,
+                                "message": "the check did not finish within 3 s (an endless loop?)"}]
+
+
+def test_grade_flags_delegation_to_the_library(tmp_path):
+    from vi_lib.checks import grade
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("import vi_lib\nfrom vi_lib.divergences import kl_normal"),
+                nbformat.v4.new_code_cell("vi_lib.checks.check_kl_normal(kl_normal)")]
+    path = tmp_path / "delegate.ipynb"
+    nbformat.write(nb, path)
+    row = grade.grade_notebook(path, timeout=30)["tasks"][0]
+    assert row["status"] == "fail" and "vi_lib.divergences.kl_normal" in row["message"]

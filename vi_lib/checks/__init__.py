@@ -13,7 +13,8 @@ random ones) and either prints one success line and returns ``None``, or raises
 
 A check survives anything the student's code does: ``NotImplementedError``
 ("not implemented yet"), any other exception, ``None``, NaN, a wrong type or
-shape.
+shape. Each task also has progressive hints, :func:`hint`, and the last
+cell of every student notebook prints :func:`summary`.
 
 The package is organised by concept (see ``README.md`` beside this file):
 ``_core`` holds the shared machinery (:func:`run_check`, :class:`Mistake`, ...);
@@ -29,9 +30,12 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ._core import CheckFailed
+from ._core import RESULTS, CheckFailed, grading_mode  # noqa: F401
+from ._progress import HINTS, hint, summary  # noqa: F401
 
+#: The public checks, ``check_<task>`` (summary, hint and CheckFailed are also public).
 __all__: list[str] = []
+_info = _module = _name = None
 
 # Every public module of this package is a topic: import it and re-export its
 # ``__all__`` (the ``check_<task>`` functions). A new chapter adds a module and
@@ -40,9 +44,10 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if _info.name.startswith("_") or _info.name == "grade":
         continue
     _module = importlib.import_module(f"{__name__}.{_info.name}")
-    for _name in _module.__all__:
+    for _name in getattr(_module, "__all__", [n for n in vars(_module) if n.startswith("check_")]):
         if _name in globals() and globals()[_name] is not getattr(_module, _name):
             raise ImportError(f"vi_lib.checks: {_name} is defined by two topic modules")
         globals()[_name] = getattr(_module, _name)
         __all__.append(_name)
+    HINTS.update(getattr(_module, "HINTS", {}))
 del _info, _module, _name

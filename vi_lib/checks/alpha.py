@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from ._core import Mistake, gauss_logpdf, random_precision, run_check, seeded_rng, student_check
+from scipy import special
+
+from ._core import (Labelled, Mistake, Stress, grid_density, grid_text, random_precision,
+                    run_check, seeded_rng, student_check)
 
 __all__ = ["check_mean_field_variances", "check_alpha_divergence"]
+
+HINTS = {
+    "mean_field_variances": (
+        "One direction gives each factor the conditional variance of its coordinate given the "
+        "others, the other direction the marginal variance.",
+        "Which one is the mode-seeking KL(q ‖ p)? For a Gaussian, conditional variances come from "
+        "the diagonal of the precision matrix, marginal ones from the diagonal of the covariance.",
+    ),
+    "alpha_divergence": (
+        "Approximate the integral of p^((1+α)/2) q^((1-α)/2) by a Riemann sum on the grid.",
+        "At α = ±1 the prefactor 4 / (1 - α²) is infinite: return the KL limits there, and "
+        "remember that 0 · log 0 counts as 0 where a density underflows.",
+    ),
+}
+
+
+@functools.lru_cache(maxsize=1)   # built once per session (inputs are copied per call)
+def _large_cov():
+    return np.linalg.inv(random_precision(seeded_rng(5010), 200))
 
 
 def _ref_mean_field_variances(cov):
@@ -41,14 +65,16 @@ def check_mean_field_variances(fn):
                  lambda c: (1.0 / np.diag(c), None)),
     ]
     run_check("check_mean_field_variances", fn, cases, _ref_mean_field_variances, mistakes,
-           arg_names=["cov"], out_names=["var_reverse", "var_forward"])
+              arg_names=["cov"], out_names=["var_reverse", "var_forward"],
+              stress=[Stress((_large_cov(),),
+                             "a target with 200 coordinates must work as well.")])
 
 
 def _ref_alpha_divergence(p, q, dx, alpha):
     if alpha == 1:
-        return float(np.sum(p * np.log(p / q)) * dx)
+        return float(np.sum(special.rel_entr(p, q)) * dx)
     if alpha == -1:
-        return float(np.sum(q * np.log(q / p)) * dx)
+        return float(np.sum(special.rel_entr(q, p)) * dx)
     integral = np.sum(p ** ((1 + alpha) / 2) * q ** ((1 - alpha) / 2)) * dx
     return float(4.0 / (1.0 - alpha**2) * (1.0 - integral))
 
@@ -62,8 +88,9 @@ def check_alpha_divergence(fn):
     """
     x = np.linspace(-12.0, 12.0, 1201)
     dx = float(x[1] - x[0])
-    dens = lambda m, s: np.exp(gauss_logpdf(m, s)(x))  # noqa: E731
-    mix = 0.5 * dens(-2.0, 0.8) + 0.5 * dens(2.0, 0.8)
+    dens = lambda m, s: grid_density(x, m, s)  # noqa: E731
+    mix = Labelled(0.5 * dens(-2.0, 0.8).value + 0.5 * dens(2.0, 0.8).value,
+                   f"½ N(-2, 0.8²) + ½ N(2, 0.8²) on {grid_text(x)}")
     pairs = [(dens(0, 1), dens(0, 1)), (dens(0, 1), dens(0.5, 1.3)), (mix, dens(0.0, 2.0)),
              (mix, dens(2.0, 0.8)), (dens(-1.0, 0.6), dens(1.0, 1.5))]
     cases = [(p, q, dx, a) for p, q in pairs for a in [-1.0, -0.5, 0.0, 0.5, 1.0]]
@@ -71,6 +98,8 @@ def check_alpha_divergence(fn):
     for p, q in [(dens(0, 1), dens(0.5, 1)), (dens(-1.0, 0.8), dens(1.0, 0.8))]:
         cases += [(p, q, dx, a) for a in [-3.0, -2.0, 2.0, 3.0]]
     ref = _ref_alpha_divergence
+    wide = np.linspace(-40.0, 40.0, 4001)
+    tails = (grid_density(wide, 0.0, 1.0), grid_density(wide, 0.5, 1.3), float(wide[1] - wide[0]), 1.0)
 
     def limits_swapped(p, q, dx, a):
         return ref(p, q, dx, -a) if abs(a) == 1 else ref(p, q, dx, a)
@@ -95,6 +124,9 @@ def check_alpha_divergence(fn):
                  lambda p, q, dx, a: -ref(p, q, dx, a)),
     ]
     run_check("check_alpha_divergence", fn, cases, ref, mistakes, arg_names=["p", "q", "dx", "alpha"],
+              stress=[Stress(tails, "p underflows to 0 in the far tails of the grid, and "
+                             "0 · log(0 / q) is NaN in floating point; use "
+                             "`scipy.special.rel_entr(p, q)` (or `xlogy`), which takes 0 log 0 = 0.")],
            rtol=1e-6, atol=1e-8, shape_hint=" (a float)", nonnegative=True)
 
 

@@ -7,9 +7,32 @@ from scipy import special
 
 from ..elbo import elbo_beta_coin, entropy_beta, entropy_categorical
 from ..models.coin import coin_log_evidence
-from ._core import Fn, Mistake, gauss_logpdf, run_check, seeded_rng, student_check
+from ._core import Fn, Mistake, Stress, gauss_logpdf, run_check, seeded_rng, student_check
 
 __all__ = ["check_entropy_discrete", "check_elbo_monte_carlo", "check_elbo_beta_coin"]
+
+HINTS = {
+    "entropy_discrete": (
+        "H = -Σ_k p_k log p_k, in nats (natural logarithm).",
+        "What is p log p when p = 0? Take the limit; scipy.special has a function that uses it.",
+    ),
+    "elbo_monte_carlo": (
+        "The ELBO is an expectation under q; the samples come from q.",
+        "Evaluate the integrand of the expectation at every sample and average; stay with log "
+        "densities (never exponentiate them).",
+    ),
+    "elbo_beta_coin": (
+        "ELBO = E_q[log p(X, θ)] + ℍ[q]: write log p(X, θ) for the coin and take its expectation "
+        "under the Beta q term by term.",
+        "You need E_q[log θ] and E_q[log(1 - θ)] under a Beta (digamma functions), and the "
+        "entropy of a Beta (scipy.stats has it). Keep the prior's normalising constant.",
+    ),
+}
+
+
+def _log_joint_text(m_p, s_p, log_z):
+    sign = "+" if log_z >= 0 else "-"
+    return f"<log N(z | {m_p:g}, {s_p:g}²) {sign} {abs(log_z):g}>"
 
 
 def _ref_entropy(probs):
@@ -47,7 +70,8 @@ def check_entropy_discrete(fn):
                  lambda p: special.entr(p)),
     ]
     run_check("check_entropy_discrete", fn, cases, _ref_entropy, mistakes, arg_names=["probs"],
-           shape_hint=" (a float)")
+              shape_hint=" (a float)", delegates=(entropy_categorical,),
+              stress=[Stress((np.full(100000, 1e-5),), "many small probabilities must work too.")])
 
 
 def _elbo_mc_cases():
@@ -56,9 +80,9 @@ def _elbo_mc_cases():
     specs = [(0.0, 1.0, 0.0, 1.0, 0.0), (0.0, 1.0, 1.0, 0.5, 0.0), (2.0, 0.7, 1.0, 2.0, -3.2),
              (-1.0, 1.5, 0.5, 1.0, 1.7), (0.3, 0.2, 0.0, 1.0, 0.0)]
     for (m_q, s_q, m_p, s_p, log_z), n in zip(specs, [1, 5, 50, 200, 1000]):
-        log_q = Fn(gauss_logpdf(m_q, s_q), f"<log N(z | {m_q}, {s_q}²)>")
+        log_q = Fn(gauss_logpdf(m_q, s_q), f"<log N(z | {m_q:g}, {s_q:g}²)>")
         lp = gauss_logpdf(m_p, s_p)
-        log_joint = Fn(lambda z, lp=lp, c=log_z: lp(z) + c, f"<log N(z | {m_p}, {s_p}²) + {log_z}>")
+        log_joint = Fn(lambda z, lp=lp, c=log_z: lp(z) + c, _log_joint_text(m_p, s_p, log_z))
         cases.append((log_joint, log_q, m_q + s_q * rng.standard_normal(n)))
     return cases
 
@@ -87,12 +111,19 @@ def check_elbo_monte_carlo(fn):
                  "estimator of log p(x)); the ELBO averages log p(x, z) - log q(z).",
                  lambda lj, lq, z: float(np.log(np.mean(np.exp(lj(z) - lq(z)))))),
     ]
+    lp = gauss_logpdf(0.5, 1.0)
+    stress = (Fn(lambda z: lp(z) - 1000.0, _log_joint_text(0.5, 1.0, -1000.0)),
+              Fn(gauss_logpdf(0.0, 1.0), "<log N(z | 0, 1²)>"),
+              seeded_rng(3020).standard_normal(100))
     run_check("check_elbo_monte_carlo", fn, _elbo_mc_cases(), _ref_elbo_mc, mistakes,
-           arg_names=["log_joint", "log_q", "samples"], shape_hint=" (a float)")
+              arg_names=["log_joint", "log_q", "samples"], shape_hint=" (a float)",
+              stress=[Stress(stress, "exp(log p(x, z)) underflows to 0 when the log joint is "
+                             "near -1000 (usual with many data points), and the log of 0 is -inf; "
+                             "subtract the log densities directly, without exponentiating.")])
 
 
 def _elbo_beta_pieces(a_q, b_q, heads, tails, a0, b0):
-    """(E_q[log p(X, θ)], H[q]) from the library's ELBO and entropy."""
+    """(E_q[log p(X, θ)], ℍ[q]) from the library's ELBO and entropy."""
     entropy = float(entropy_beta(a_q, b_q))
     return float(elbo_beta_coin(a_q, b_q, heads, tails, a0, b0)) - entropy, entropy
 
@@ -115,9 +146,9 @@ def check_elbo_beta_coin(fn):
         return lambda *args: _elbo_beta_pieces(*args)[0] + sign * _elbo_beta_pieces(*args)[1] * i
 
     mistakes = [
-        Mistake("sign error on the entropy: ELBO = E_q[log p(X, θ)] + H[q]; you subtracted H[q].",
+        Mistake("sign error on the entropy: ELBO = E_q[log p(X, θ)] + ℍ[q]; you subtracted ℍ[q].",
                  piece(1.0, -1.0)),
-        Mistake("the entropy H[q] is missing: ELBO = E_q[log p(X, θ)] + H[q] "
+        Mistake("the entropy ℍ[q] is missing: ELBO = E_q[log p(X, θ)] + ℍ[q] "
                  "(equivalently E_q[log p(X, θ)] - E_q[log q(θ)]).",
                  piece(0.0)),
         Mistake("the prior's normalising constant is missing from log p(X, θ): it contains "
@@ -135,6 +166,12 @@ def check_elbo_beta_coin(fn):
                                                + (b0 + t - 1) * np.log(bq / (aq + bq))
                                                - special.betaln(a0, b0)
                                                + entropy_beta(aq, bq))),
+        Mistake("the -1 in the exponents is missing: a Beta(a, b) density is proportional to "
+                "θ^(a - 1) (1 - θ)^(b - 1), so the log joint has a0 + heads - 1 and "
+                "b0 + tails - 1 as coefficients of log θ and log(1 - θ).",
+                lambda aq, bq, h, t, a0, b0: (elbo_beta_coin(aq, bq, h, t, a0, b0)
+                                              + special.digamma(aq) + special.digamma(bq)
+                                              - 2 * special.digamma(aq + bq))),
         Mistake("the arguments are in the wrong order: the signature is "
                  "fn(a_q, b_q, heads, tails, a0, b0), as in vi_lib.elbo.elbo_beta_coin; you used "
                  "heads and tails as the prior parameters and a0, b0 as the counts.",
@@ -142,6 +179,10 @@ def check_elbo_beta_coin(fn):
                                                + special.betaln(a0, b0) - special.betaln(h, t))),
     ]
     run_check("check_elbo_beta_coin", fn, cases, elbo_beta_coin, mistakes,
-           arg_names=["a_q", "b_q", "heads", "tails", "a0", "b0"])
+              arg_names=["a_q", "b_q", "heads", "tails", "a0", "b0"], delegates=(elbo_beta_coin,),
+              stress=[Stress((1001.0, 801.0, 1000, 800, 1.0, 1.0),
+                             "for hundreds of tosses the Beta function B(a, b) underflows to 0 "
+                             "(and the Gamma function overflows), so its log is -inf or NaN; "
+                             "stay in log space with `scipy.special.betaln` (or `gammaln`).")])
 
 

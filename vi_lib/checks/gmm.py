@@ -6,9 +6,29 @@ import numpy as np
 from scipy import special
 
 from ..cavi import gmm_local_update
-from ._core import Mistake, run_check, seeded_rng, student_check
+from ._core import Mistake, Stress, run_check, seeded_rng, student_check
 
 __all__ = ["check_expected_log_pi", "check_gmm_responsibilities", "check_dirichlet_update"]
+
+HINTS = {
+    "expected_log_pi": (
+        "The expectation of a log is not the log of the expectation: look up E[log π_k] under a "
+        "Dirichlet.",
+        "Under Dir(α), E[log π_k] uses the digamma function ψ (scipy.special.digamma) of α_k and "
+        "of the total concentration.",
+    ),
+    "gmm_responsibilities": (
+        "Compute log ρ_nk first (one term from each of E[log π_k], E[log|Λ_k|] and the expected "
+        "quadratic form), then normalise each row.",
+        "Normalise in log space: subtract the row's scipy.special.logsumexp before "
+        "exponentiating, so that points far from every component do not give 0/0.",
+    ),
+    "dirichlet_update": (
+        "The update adds expected counts to the prior concentration.",
+        "The expected count of component k is the sum of its responsibilities over the data "
+        "points.",
+    ),
+}
 
 
 # =========================================================================== E[log pi]
@@ -39,8 +59,10 @@ def check_expected_log_pi(fn):
         Mistake("the normalising term is ψ of the sum Σ_j α_j, not the sum of the ψ(α_j).",
                 lambda a: special.digamma(a) - special.digamma(a).sum()),
     ]
+    many = np.exp(seeded_rng(12010).uniform(np.log(1e-2), np.log(50.0), 1000))
     run_check("check_expected_log_pi", fn, _alpha_cases(1201), _ref_expected_log_pi, mistakes,
-              arg_names=["alpha"], shape_hint=" (one value per component)")
+              arg_names=["alpha"], shape_hint=" (one value per component)",
+              stress=[Stress((many,), "1000 components must work as well.")])
 
 
 # =========================================================================== responsibilities
@@ -169,5 +191,7 @@ def check_dirichlet_update(fn):
         Mistake("N_k = Σ_n r_nk is a sum, not a mean over the data points.",
                 lambda r, a0: a0 + r.mean(axis=0)),
     ]
+    many = seeded_rng(12030).dirichlet(np.ones(5), size=100_000)
     run_check("check_dirichlet_update", fn, _dirichlet_cases(1203), _ref_dirichlet_update, mistakes,
-              arg_names=["resp", "alpha0"], shape_hint=" (one concentration per component)")
+              arg_names=["resp", "alpha0"], shape_hint=" (one concentration per component)",
+              stress=[Stress((many, 1e-3), "100 000 data points must work as well.")])

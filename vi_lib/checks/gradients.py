@@ -5,9 +5,24 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ._core import Fn, Mistake, run_check, seeded_rng, student_check
+from ._core import Fn, Mistake, Stress, run_check, seeded_rng, student_check
 
 __all__ = ["check_score_function_grad", "check_reparam_grad"]
+
+HINTS = {
+    "score_function_grad": (
+        "∇ E_q[f(z)] = E_q[f(z) ∇ log q(z)]: you need the derivatives of log N(z | mu, sigma²) "
+        "with respect to mu and to sigma.",
+        "Differentiate -(z - mu)² / (2 sigma²) - log sigma (the rest is constant) by mu and by "
+        "sigma, multiply each by f(z) at the samples, and average.",
+    ),
+    "reparam_grad": (
+        "Write z = mu + sigma · eps with eps ~ N(0, 1) and move the derivative inside the "
+        "expectation over eps.",
+        "By the chain rule, d f(z) / d mu = f'(z) · dz/dmu and d f(z) / d sigma = f'(z) · dz/dsigma; "
+        "average over the given eps.",
+    ),
+}
 
 
 def _ref_score_grad(f_values, z, mu, sigma):
@@ -60,11 +75,18 @@ def check_score_function_grad(fn):
         Mistake("sign error: the score of the mean is +(z - mu) / sigma² and d/dsigma log q is "
                  "+(z - mu)²/sigma³ - 1/sigma.",
                  lambda fv, z, mu, s: tuple(-g for g in ref(fv, z, mu, s))),
+        Mistake("You subtracted a baseline (the mean of f) from f(z): the estimator stays "
+                "unbiased, since the score has expectation zero, and its variance is usually "
+                "lower.",
+                lambda fv, z, mu, s: ref(fv - np.mean(fv), z, mu, s), accepted=True),
         Mistake("f(z) is missing: the estimator averages f(z) times the score, not the score alone.",
                  lambda fv, z, mu, s: ref(np.ones_like(fv), z, mu, s)),
     ]
+    z_many = 0.5 + 1.5 * seeded_rng(6010).standard_normal(100_000)
     run_check("check_score_function_grad", fn, cases, ref, mistakes,
-           arg_names=["f_values", "z", "mu", "sigma"], out_names=["grad_mu", "grad_sigma"])
+              arg_names=["f_values", "z", "mu", "sigma"], out_names=["grad_mu", "grad_sigma"],
+              stress=[Stress((np.sin(z_many), z_many, 0.5, 1.5),
+                             "100 000 samples must work as well.")])
 
 
 def _ref_reparam_grad(df, mu, sigma, eps):
@@ -98,6 +120,9 @@ def check_reparam_grad(fn):
                  lambda df, mu, s, e: ref(df, mu, s**2, e)),
     ]
     run_check("check_reparam_grad", fn, cases, ref, mistakes,
-           arg_names=["df", "mu", "sigma", "eps"], out_names=["grad_mu", "grad_sigma"])
+              arg_names=["df", "mu", "sigma", "eps"], out_names=["grad_mu", "grad_sigma"],
+              stress=[Stress((Fn(np.cos, "<df(z) = cos(z)>"), 0.5, 1.5,
+                              seeded_rng(6020).standard_normal(100_000)),
+                             "100 000 samples must work as well.")])
 
 

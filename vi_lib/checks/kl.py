@@ -5,9 +5,43 @@ from __future__ import annotations
 import numpy as np
 
 from ..divergences import kl_mvn_diag, kl_normal
-from ._core import Mistake, run_check, seeded_rng, student_check
+from ._core import Labelled, Mistake, Stress, run_check, seeded_rng, student_check
 
 __all__ = ["check_kl_normal", "check_kl_mvn_diag", "check_kl_standard_normal"]
+
+HINTS = {
+    "kl_normal": (
+        "KL(q ‖ p) = E_q[log q(z) - log p(z)]: write both log densities and take the "
+        "expectation under q term by term.",
+        "Under q = N(mu_q, sigma_q²) you need E_q[z - mu_p] and E_q[(z - mu_p)²]; the second is "
+        "a variance plus a squared mean difference.",
+    ),
+    "kl_mvn_diag": (
+        "With diagonal covariances the coordinates are independent under both q and p.",
+        "The KL of a product of independent factors is the sum of the per-coordinate KLs; "
+        "keep everything elementwise and sum at the end (never multiply d numbers together).",
+    ),
+    "kl_standard_normal": (
+        "This is the diagonal KL with p = N(0, I): set mu_p = 0 and sigma_p = 1.",
+        "E_q[zᵀz] is a sum over coordinates of (variance + squared mean); the log-determinant "
+        "of a diagonal covariance is a sum of logs of variances.",
+    ),
+}
+
+_SQUARE_OVERFLOW = ("sigma² underflows or overflows for such standard deviations; divide first "
+                    "and square the ratio, (sigma_q / sigma_p)², and use log(sigma_p / sigma_q) "
+                    "rather than the log of a ratio of variances.")
+_PRODUCT_UNDERFLOW = ("the product of thousands of variance ratios underflows to 0 (or overflows), "
+                      "and its log is -inf; sum the logs instead, Σ_j log(sigma_p_j / sigma_q_j), "
+                      "as the KL of independent coordinates is a sum.")
+
+
+def _long_vectors(seed, d):
+    """(mu_q, sigma_q, mu_p, sigma_p) with d in the thousands, shown by their length."""
+    rng = seeded_rng(seed)
+    arrays = (rng.normal(0, 1, d), rng.uniform(0.2, 0.6, d), rng.normal(0, 1, d),
+              rng.uniform(1.0, 2.0, d))
+    return tuple(Labelled(a, f"<{d} values in [{a.min():.2g}, {a.max():.2g}]>") for a in arrays)
 
 
 def _ref_kl_normal(mu_q, sigma_q, mu_p, sigma_p):
@@ -66,7 +100,10 @@ def check_kl_normal(fn):
                  lambda mq, sq, mp, sp: f(mq, sq, mp, sp, mean_scale=sq)),
     ]
     run_check("check_kl_normal", fn, cases, _ref_kl_normal, mistakes,
-           arg_names=["mu_q", "sigma_q", "mu_p", "sigma_p"], nonnegative=True)
+              arg_names=["mu_q", "sigma_q", "mu_p", "sigma_p"], nonnegative=True,
+              delegates=(kl_normal,),
+              stress=[Stress((0.0, 1e-170, 0.0, 1.0), _SQUARE_OVERFLOW),
+                      Stress((0.0, 1e160, 1.0, 2e160), _SQUARE_OVERFLOW)])
 
 
 def _diag_cases(seed, n=16):
@@ -114,8 +151,8 @@ def check_kl_mvn_diag(fn):
                  "sigma_q² / (2 sigma_p²) and (mu_q - mu_p)² / (2 sigma_p²), with squares.",
                  lambda mq, sq, mp, sp: float(np.sum(_kl_normal_formula(mq, sq, mp, sp, power=1)))),
         Mistake("product of variances (a determinant) where a sum (the trace "
-                 "tr(Σ_p⁻¹ Σ_q)) belongs, and -1/2 where -d/2 belongs: this is the error of "
-                 "seed 003. E[zᵀz] = tr(Σ) + μᵀμ, not |Σ| + μᵀμ.",
+                 "tr(Σ_p⁻¹ Σ_q)) belongs, and -1/2 where -d/2 belongs (a slip found in published "
+                 "derivations). E[zᵀz] = tr(Σ) + μᵀμ, not |Σ| + μᵀμ.",
                  lambda mq, sq, mp, sp: det_form(mq, sq, mp, sp, 1.0)),
         Mistake("product of variances (a determinant) where a sum (the trace tr(Σ_p⁻¹ Σ_q)) "
                  "belongs: E[zᵀz] = tr(Σ) + μᵀμ, not |Σ| + μᵀμ.",
@@ -134,8 +171,12 @@ def check_kl_mvn_diag(fn):
                  lambda mq, sq, mp, sp: kl_normal(mq, sq, mp, sp)),
     ]
     run_check("check_kl_mvn_diag", fn, _diag_cases(202), ref, mistakes,
-           arg_names=["mu_q", "sigma_q", "mu_p", "sigma_p"],
-           shape_hint=" (a float: sum the per-dimension terms)", nonnegative=True)
+              arg_names=["mu_q", "sigma_q", "mu_p", "sigma_p"],
+              shape_hint=" (a float: sum the per-dimension terms)", nonnegative=True,
+              delegates=(kl_mvn_diag, kl_normal),
+              stress=[Stress(_long_vectors(2020, 2000), _PRODUCT_UNDERFLOW),
+                      Stress((np.zeros(3), np.full(3, 1e-170), np.zeros(3), np.ones(3)),
+                             _SQUARE_OVERFLOW)])
 
 
 def _ref_kl_standard_normal(mu, sigma):
@@ -155,18 +196,18 @@ def check_kl_standard_normal(fn):
         cases.append((rng.normal(0, 1.5, d), rng.uniform(0.1, 2.5, d)))
     ref = _ref_kl_standard_normal
 
-    def seed003(mu, sigma, const):
+    def det_form(mu, sigma, const):
         det = np.prod(sigma**2)
         return 0.5 * (det + mu @ mu - const - np.log(det))
 
     mistakes = [
         Mistake("product of variances |Σ| where the trace tr(Σ) = Σ sigma_j² belongs, and -1/2 "
-                 "where -d/2 belongs: this is exactly the error of seed 003. "
+                 "where -d/2 belongs (a slip found in a published derivation). "
                  "E[zᵀz] = tr(Σ) + μᵀμ, not |Σ| + μᵀμ.",
-                 lambda mu, s: seed003(mu, s, 1.0)),
+                 lambda mu, s: det_form(mu, s, 1.0)),
         Mistake("product of variances |Σ| (a determinant) where the trace tr(Σ) = Σ sigma_j² "
                  "belongs: E[zᵀz] = tr(Σ) + μᵀμ, not |Σ| + μᵀμ.",
-                 lambda mu, s: seed003(mu, s, float(np.size(mu)))),
+                 lambda mu, s: det_form(mu, s, float(np.size(mu)))),
         Mistake("the constant is -1/2 but it must be -d/2 (one -1/2 per latent dimension).",
                  lambda mu, s: ref(mu, s) + 0.5 * (np.size(mu) - 1)),
         Mistake("the constant -d/2 is missing (the KL is 0 when mu = 0 and sigma = 1).",
@@ -190,7 +231,15 @@ def check_kl_standard_normal(fn):
                  "one number.",
                  lambda mu, s: 0.5 * (s**2 + mu**2 - 1.0 - np.log(s**2))),
     ]
+    long_mu, long_sigma = _long_vectors(2030, 1000)[:2]
     run_check("check_kl_standard_normal", fn, cases, ref, mistakes, arg_names=["mu", "sigma"],
-           shape_hint=" (a float: sum over the latent dimensions)", nonnegative=True)
+              shape_hint=" (a float: sum over the latent dimensions)", nonnegative=True,
+              delegates=(kl_mvn_diag, kl_normal),
+              stress=[Stress((long_mu, long_sigma),
+                             _PRODUCT_UNDERFLOW.replace("variance ratios", "variances")
+                             .replace("Σ_j log(sigma_p_j / sigma_q_j)", "Σ_j log sigma_j²")),
+                      Stress((np.zeros(2), np.array([1e-170, 1.0])),
+                             "sigma² underflows to 0 for sigma = 1e-170, so log(sigma²) is -inf; "
+                             "write log sigma² as 2 log sigma.")])
 
 

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..cavi import cavi_factorized_gaussian
-from ._core import Mistake, random_precision, run_check, seeded_rng, student_check
+from ._core import Mistake, Stress, random_precision, run_check, seeded_rng, student_check
 
 __all__ = ["check_cavi_factor", "check_cavi_sweep"]
+
+HINTS = {
+    "cavi_factor": (
+        "log q_j*(z_j) is the expectation of log p(z) over the other factors, up to a constant; "
+        "keep only the terms that contain z_j.",
+        "Those terms form a quadratic in z_j: the coefficient of z_j² gives the precision of q_j*, "
+        "the linear coefficient then gives its mean. Use the precision matrix, not its inverse.",
+    ),
+    "cavi_sweep": (
+        "Coordinate ascent updates one coordinate at a time and uses each new value at once.",
+        "Loop over j = 0, ..., d-1 and call your cavi_factor with the current means; write the new "
+        "mean into a copy of m before moving to the next j.",
+    ),
+}
 
 
 def _gauss_cases(seed, with_j):
@@ -20,6 +36,13 @@ def _gauss_cases(seed, with_j):
     if not with_j:
         return base
     return [(mu, lam, m, j) for mu, lam, m in base for j in range(len(mu))]
+
+
+@functools.lru_cache(maxsize=1)   # built once per session (inputs are copied per call)
+def _large_case():
+    rng = seeded_rng(4010)
+    d = 300
+    return (rng.normal(0, 1, d), random_precision(rng, d), rng.normal(0, 1, d), d // 2)
 
 
 def _ref_cavi_factor(mu, precision, m, j):
@@ -59,7 +82,8 @@ def check_cavi_factor(fn):
                  lambda mu, lam, m, j: (mu[j] - lam[j] @ (m - mu) / lam[j, j], None)),
     ]
     run_check("check_cavi_factor", fn, _gauss_cases(401, True), _ref_cavi_factor, mistakes,
-           arg_names=["mu", "precision", "m", "j"], out_names=["mean_j", "var_j"])
+              arg_names=["mu", "precision", "m", "j"], out_names=["mean_j", "var_j"],
+              stress=[Stress(_large_case(), "a target with 300 coordinates must work as well.")])
 
 
 def _ref_cavi_sweep(mu, precision, m):
@@ -79,7 +103,20 @@ def check_cavi_sweep(fn):
             m[j] = _ref_cavi_factor(mu, lam, m, j)[0]
         return m
 
+    def skipping(skip):
+        def sweep(mu, lam, m):
+            m = np.array(m, dtype=float)
+            order = range(len(mu))
+            for j in (order[1:] if skip == "first" else order[:-1]):
+                m[j] = _ref_cavi_factor(mu, lam, m, j)[0]
+            return m
+        return sweep
+
     mistakes = [
+        Mistake("you skipped the last coordinate: the sweep must update every j = 0, ..., d-1 "
+                "(check the bounds of your loop).", skipping("last")),
+        Mistake("you skipped the first coordinate (j = 0): the sweep must update every "
+                "j = 0, ..., d-1 (Python counts from 0).", skipping("first")),
         Mistake("you updated every coordinate from the *old* means at once (a Jacobi step); "
                  "coordinate ascent uses each new m_j immediately in the later updates.",
                  jacobi),
@@ -93,6 +130,9 @@ def check_cavi_sweep(fn):
                  lambda mu, lam, m: _ref_cavi_sweep(mu, np.linalg.inv(lam), m)),
     ]
     run_check("check_cavi_sweep", fn, _gauss_cases(402, False), _ref_cavi_sweep, mistakes,
-           arg_names=["mu", "precision", "m"], shape_hint=" (the new means, one per coordinate)")
+              arg_names=["mu", "precision", "m"], shape_hint=" (the new means, one per coordinate)",
+              unchanged=("m",), helpers={"cavi_factor": check_cavi_factor},
+              delegates=(cavi_factorized_gaussian,),
+              stress=[Stress(_large_case()[:3], "a target with 300 coordinates must work as well.")])
 
 

@@ -8,9 +8,34 @@ import numpy as np
 from scipy import special, stats
 
 from ..models.coin import coin_laplace, coin_log_evidence, coin_posterior
-from ._core import Mistake, run_check, seeded_rng, student_check
+from ._core import Mistake, Stress, run_check, seeded_rng, student_check
 
 __all__ = ["check_coin_posterior", "check_coin_log_evidence", "check_coin_laplace"]
+
+HINTS = {
+    "coin_posterior": (
+        "Write the posterior density as prior times likelihood, both as powers of theta and "
+        "1 - theta, and read off the Beta parameters from the exponents.",
+        "Each head multiplies the density by theta, each tail by 1 - theta. A Beta(a, b) "
+        "density has theta^(a - 1): how does that exponent change with the data?",
+    ),
+    "coin_log_evidence": (
+        "The evidence is the integral of prior times likelihood over theta; the integrand is "
+        "an unnormalised Beta density.",
+        "The normalising constant of theta^(a - 1) (1 - theta)^(b - 1) is the Beta function "
+        "B(a, b). Work in log space: scipy.special.betaln.",
+    ),
+    "coin_laplace": (
+        "The Laplace approximation is a Gaussian centred where the log joint is largest, with "
+        "variance from its curvature there.",
+        "Set the derivative of (a - 1) log theta + (b - 1) log(1 - theta) to zero for the centre; "
+        "the standard deviation is 1 / sqrt(minus the second derivative at that point).",
+    ),
+}
+
+_MANY_TOSSES = ("for hundreds of tosses the Beta function B(a0 + heads, b0 + tails) underflows "
+                "to 0 (and the Gamma function overflows), so its log is -inf or NaN; stay in "
+                "log space with `scipy.special.betaln` (or `gammaln`).")
 
 
 _COIN_ARGS = ["heads", "tails", "a0", "b0"]
@@ -49,7 +74,8 @@ def check_coin_posterior(fn):
                  lambda h, t, a0, b0: (a0 + h + t, b0 + h + t)),
     ]
     run_check("check_coin_posterior", fn, _coin_cases(101), coin_posterior, mistakes,
-           arg_names=_COIN_ARGS, out_names=["a_post", "b_post"])
+              arg_names=_COIN_ARGS, out_names=["a_post", "b_post"], delegates=(coin_posterior,),
+              stress=[Stress((1000, 800, 1.0, 1.0), "large counts must work as well.")])
 
 
 @student_check
@@ -83,7 +109,9 @@ def check_coin_log_evidence(fn):
                  lambda h, t, a0, b0: ref(h, t, a0, b0) + special.betaln(a0, b0) - special.betaln(h, t)),
     ]
     run_check("check_coin_log_evidence", fn, _coin_cases(102), ref, mistakes,
-           arg_names=_COIN_ARGS)
+              arg_names=_COIN_ARGS, delegates=(coin_log_evidence,),
+              stress=[Stress((1000, 800, 1.0, 1.0), _MANY_TOSSES),
+                      Stress((200, 0, 2.0, 2.0), _MANY_TOSSES)])
 
 
 _ref_coin_laplace = functools.partial(coin_laplace, scale="probability")
@@ -105,7 +133,7 @@ def check_coin_laplace(fn):
 
     mistakes = [
         Mistake("the centre is the posterior *mean*; the Laplace approximation is centred at "
-                 "the *mode* (the maximum of the log joint), (a0 + heads - 1) / (a0 + b0 + n - 2).",
+                "the *mode*, the maximum of the log joint.",
                  lambda h, t, a0, b0: (beta_mean(h, t, a0, b0), None)),
         Mistake("you returned the variance 1 / curvature; the task asks for the standard "
                  "deviation, its square root.",
@@ -121,6 +149,7 @@ def check_coin_laplace(fn):
                  lambda h, t, a0, b0: _ref_coin_laplace(h, t, a0 + 1, b0 + 1)),
     ]
     run_check("check_coin_laplace", fn, _coin_cases(103, min_post=1.5), _ref_coin_laplace, mistakes,
-           arg_names=_COIN_ARGS, out_names=["mode", "sigma"])
+              arg_names=_COIN_ARGS, out_names=["mode", "sigma"], delegates=(coin_laplace,),
+              stress=[Stress((100000, 80000, 1.0, 1.0), "large counts must work as well.")])
 
 

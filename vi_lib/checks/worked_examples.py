@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import special
 
@@ -9,16 +11,44 @@ from ..divergences import kl_mvn_diag
 from ..elbo import elbo_gaussian_quadrature, entropy_normal
 from ..models.coin import coin_log_joint_logit
 from ..models.linear_regression import blr_posterior, blr_precision
-from ._core import Mistake, run_check, seeded_rng, student_check
+from ._core import Mistake, Stress, run_check, seeded_rng, student_check
 
 __all__ = ["check_blr_posterior", "check_mean_field_blr_variances", "check_vae_kl", "check_elbo_logit_normal"]
 
+HINTS = {
+    "blr_posterior": (
+        "Prior and likelihood are Gaussian in w: the log posterior is a quadratic in w. Collect "
+        "the quadratic term for the precision and the linear term for the mean.",
+        "The posterior precision adds the prior precision (a matrix, d x d) and beta XᵀX; solve "
+        "with it (Cholesky) rather than inverting when you can.",
+    ),
+    "mean_field_blr_variances": (
+        "For a Gaussian target, mean-field KL(q ‖ p) gives each factor the conditional variance.",
+        "Conditional variances are reciprocals of the diagonal of the posterior precision matrix; "
+        "you do not need to invert it.",
+    ),
+    "vae_kl": (
+        "This is the KL of a diagonal Gaussian from N(0, I), once per row.",
+        "With sigma² = exp(log_var), write each term with log_var directly (no exp then log) and "
+        "sum over axis 1.",
+    ),
+    "elbo_logit_normal": (
+        "ELBO = E_q[log p(X, eta)] + ℍ[q]; the expectation is one-dimensional: use Gauss–Hermite "
+        "quadrature, and the closed-form entropy of a Gaussian.",
+        "Check the weight function of the Hermite rule you use (e^{-x²} or e^{-x²/2}) and "
+        "normalise the weights so that they sum to 1; write log sigmoid with np.logaddexp.",
+    ),
+}
 
-def _blr_cases(seed, with_y=True):
+
+_BLR_SIZES = [(1, 1, 1.0, 1.0), (5, 2, 2.0, 25.0), (20, 2, 0.5, 4.0), (30, 3, 1.0, 100.0),
+              (6, 4, 10.0, 0.5), (50, 5, 0.1, 9.0)]
+
+
+def _blr_cases(seed, with_y=True, sizes=_BLR_SIZES):
     rng = seeded_rng(seed)
     cases = []
-    for n, d, alpha, beta in [(1, 1, 1.0, 1.0), (5, 2, 2.0, 25.0), (20, 2, 0.5, 4.0),
-                              (30, 3, 1.0, 100.0), (6, 4, 10.0, 0.5), (50, 5, 0.1, 9.0)]:
+    for n, d, alpha, beta in sizes:
         x = rng.normal(size=(n, d))
         y = x @ rng.normal(size=d) + rng.normal(0, 1 / np.sqrt(beta), n)
         cases.append((x, y, alpha, beta) if with_y else (x, alpha, beta))
@@ -28,6 +58,11 @@ def _blr_cases(seed, with_y=True):
 def _sds(alpha, beta):
     """(noise_sd, prior_sd) of vi_lib.models.linear_regression from the precisions beta, alpha."""
     return 1.0 / np.sqrt(beta), 1.0 / np.sqrt(alpha)
+
+
+def _no_identity(X, y, alpha, beta):
+    cov = np.linalg.inv(alpha + beta * X.T @ X)
+    return beta * cov @ X.T @ y, cov
 
 
 def _ref_blr_posterior(X, y, alpha, beta):
@@ -55,12 +90,18 @@ def check_blr_posterior(fn):
         Mistake("the prior term alpha I is missing from the posterior precision (that is least "
                  "squares, not Bayes).",
                  lambda X, y, a, b: (np.linalg.solve(X.T @ X, X.T @ y), np.linalg.inv(b * X.T @ X))),
+        Mistake("the prior precision is alpha·I, a diagonal matrix: `alpha + beta * X.T @ X` adds "
+                "alpha to every entry; add it to the diagonal only (`alpha * np.eye(d)`).",
+                lambda X, y, a, b: _no_identity(X, y, a, b)),
         Mistake("cov: you returned the posterior precision matrix A = alpha I + beta XᵀX; the "
                  "covariance is its inverse.",
                  lambda X, y, a, b: (None, blr_precision(X, *_sds(a, b)))),
     ]
     run_check("check_blr_posterior", fn, _blr_cases(701), ref, mistakes,
-           arg_names=["X", "y", "alpha", "beta"], out_names=["mean", "cov"])
+              arg_names=["X", "y", "alpha", "beta"], out_names=["mean", "cov"],
+              delegates=(blr_posterior, blr_precision),
+              stress=[Stress(_blr_cases(7010, sizes=[(2000, 50, 1.0, 4.0)])[0],
+                             "2000 observations and 50 weights must work as well.")])
 
 
 def _ref_mf_blr_variances(X, alpha, beta):
@@ -82,7 +123,10 @@ def check_mean_field_blr_variances(fn):
                  lambda X, a, b: _ref_mf_blr_variances(X, a, 1.0 / b)),
     ]
     run_check("check_mean_field_blr_variances", fn, _blr_cases(702, with_y=False), _ref_mf_blr_variances,
-           mistakes, arg_names=["X", "alpha", "beta"], shape_hint=" (one variance per weight)")
+              mistakes, arg_names=["X", "alpha", "beta"], shape_hint=" (one variance per weight)",
+              delegates=(blr_precision,),
+              stress=[Stress(_blr_cases(7020, with_y=False, sizes=[(2000, 50, 1.0, 4.0)])[0],
+                             "2000 observations and 50 weights must work as well.")])
 
 
 def _ref_vae_kl(mu, log_var):
@@ -102,16 +146,17 @@ def check_vae_kl(fn):
         cases.append((rng.normal(0, 1.2, (n, d)), rng.normal(0, 0.8, (n, d))))
     ref = _ref_vae_kl
 
-    def seed003(mu, lv, const):
+    def det_form(mu, lv, const):
         return 0.5 * (np.exp(np.sum(lv, 1)) + np.sum(mu**2, 1) - const - np.sum(lv, 1))
 
     mistakes = [
         Mistake("product of variances |Σ| where the trace tr(Σ) belongs, and -1/2 where -d/2 "
-                 "belongs: the error of seed 003. E[zᵀz] = tr(Σ) + μᵀμ.",
-                 lambda mu, lv: seed003(mu, lv, 1.0)),
+                 "belongs (a slip found in a published derivation). "
+                 "E[zᵀz] = tr(Σ) + μᵀμ.",
+                 lambda mu, lv: det_form(mu, lv, 1.0)),
         Mistake("product of variances |Σ| (a determinant) where the trace tr(Σ) belongs: "
                  "E[zᵀz] = tr(Σ) + μᵀμ.",
-                 lambda mu, lv: seed003(mu, lv, mu.shape[1])),
+                 lambda mu, lv: det_form(mu, lv, mu.shape[1])),
         Mistake("the constant is -1/2 but it must be -d/2 (the 1 inside the sum counts once "
                  "per latent dimension).",
                  lambda mu, lv: ref(mu, lv) + 0.5 * (mu.shape[1] - 1)),
@@ -127,10 +172,17 @@ def check_vae_kl(fn):
         Mistake("wrong shape: you returned the (n, d) per-dimension terms; sum over axis 1.",
                  lambda mu, lv: -0.5 * (1.0 + lv - mu**2 - np.exp(lv))),
     ]
+    big = np.zeros((3, 4))
+    big[1, 2], big[2, 0] = -800.0, 30.0
     run_check("check_vae_kl", fn, cases, ref, mistakes, arg_names=["mu", "log_var"],
-           shape_hint=" (one KL per row of mu)", nonnegative=True)
+              shape_hint=" (one KL per row of mu)", nonnegative=True, delegates=(kl_mvn_diag,),
+              stress=[Stress((np.zeros((3, 4)), big),
+                             "exp(log_var) underflows to 0 for log_var = -800, so log(exp(log_var)) "
+                             "or log(sigma²) is -inf; use log_var itself where the formula has "
+                             "log sigma².")])
 
 
+@functools.lru_cache(maxsize=4096)   # the inputs are fixed: each ELBO is computed once
 def _ref_elbo_logit_normal(mu_q, sigma_q, heads, tails, a0, b0, jacobian=True):
     """The library's quadrature ELBO; ``jacobian=False`` drops log |dtheta/deta| (a mistake)."""
     def log_joint(eta):
@@ -140,8 +192,16 @@ def _ref_elbo_logit_normal(mu_q, sigma_q, heads, tails, a0, b0, jacobian=True):
     return float(elbo_gaussian_quadrature(log_joint, mu_q, sigma_q))  # 64 nodes
 
 
+@functools.lru_cache(maxsize=1024)
+def _unscaled_hermite(mu_q, sigma_q, heads, tails, a0, b0):
+    """The slip: hermgauss nodes used as if they were standard normal (no √2)."""
+    x, w = np.polynomial.hermite.hermgauss(64)
+    log_joint = coin_log_joint_logit(mu_q + sigma_q * x, heads, tails, a0, b0)
+    return float(w @ log_joint / np.sqrt(np.pi) + entropy_normal(sigma_q))
+
+
 def _logit_elbo_parts(mu_q, sigma_q, heads, tails, a0, b0):
-    """(E_q[log p(X, eta)], H[q])."""
+    """(E_q[log p(X, eta)], ℍ[q])."""
     entropy = float(entropy_normal(sigma_q))
     return _ref_elbo_logit_normal(mu_q, sigma_q, heads, tails, a0, b0) - entropy, entropy
 
@@ -164,14 +224,14 @@ def check_elbo_logit_normal(fn):
     parts = _logit_elbo_parts
     ref = _ref_elbo_logit_normal
     mistakes = [
-        Mistake("the Jacobian is missing: in the logit eta the log joint gains "
-                 "log |dtheta/deta| = log theta + log(1 - theta), so the exponents become "
-                 "a0 + heads and b0 + tails.",
+        Mistake("the Jacobian is missing: a density in theta becomes a density in the logit "
+                "eta only with the factor |dtheta/deta|, so the log joint in eta gains "
+                "log |dtheta/deta|.",
                  lambda *args: ref(*args, jacobian=False)),
-        Mistake("the entropy of q is missing: ELBO = E_q[log p(X, eta)] + H[q], with "
+        Mistake("the entropy of q is missing: ELBO = E_q[log p(X, eta)] + ℍ[q], with "
                  "H[N(mu_q, sigma_q²)] = ½ log(2 pi e sigma_q²).",
                  lambda *args: parts(*args)[0]),
-        Mistake("sign error on the entropy: ELBO = E_q[log p(X, eta)] + H[q].",
+        Mistake("sign error on the entropy: ELBO = E_q[log p(X, eta)] + ℍ[q].",
                  lambda *args: parts(*args)[0] - parts(*args)[1]),
         Mistake("the entropy of N(mu_q, sigma_q²) is ½ log(2 pi e sigma_q²) with the variance "
                  "sigma_q², not the standard deviation sigma_q.",
@@ -179,6 +239,18 @@ def check_elbo_logit_normal(fn):
         Mistake("the entropy of N(mu_q, sigma_q²) is ½ log(2 pi e sigma_q²): the e (a +½) is "
                  "missing.",
                  lambda *args: sum(parts(*args)) - 0.5),
+        Mistake("the Gauss–Hermite weights are not normalised: with numpy's `hermgauss` "
+                "(weight e^(-x²)) divide the weighted sum by √π and scale the nodes by √2·sigma_q; "
+                "the weights of a rule for an expectation must sum to 1.",
+                lambda *args: np.sqrt(np.pi) * parts(*args)[0] + parts(*args)[1]),
+        Mistake("the Gauss–Hermite weights are not normalised: with numpy's `hermegauss` "
+                "(weight e^(-x²/2)) divide the weighted sum by √(2π); the weights of a rule for "
+                "an expectation must sum to 1.",
+                lambda *args: np.sqrt(2 * np.pi) * parts(*args)[0] + parts(*args)[1]),
+        Mistake("the Gauss–Hermite nodes are not scaled: numpy's `hermgauss` integrates against "
+                "e^(-x²), so the points of N(mu_q, sigma_q²) are mu_q + √2·sigma_q·x, not "
+                "mu_q + sigma_q·x.",
+                lambda *args: _unscaled_hermite(*args)),
         Mistake("the prior's normalising constant -log B(a0, b0) is missing from the log joint.",
                  lambda m, s, h, t, a0, b0: ref(m, s, h, t, a0, b0) + special.betaln(a0, b0)),
         Mistake("heads and tails are swapped: heads go with log sigmoid(eta) = log theta.",
@@ -190,5 +262,11 @@ def check_elbo_logit_normal(fn):
                  lambda m, s, h, t, a0, b0: (ref(m, s, h, t, a0, b0) + special.betaln(a0, b0)
                                              - special.betaln(h, t))),
     ]
+    saturated = ("1 - sigmoid(eta) rounds to 0 (or sigmoid(eta) to 0) for |eta| near 40, so "
+                 "log(1 - sigmoid(eta)) is -inf; write log sigmoid(eta) = -np.logaddexp(0, -eta) "
+                 "and log(1 - sigmoid(eta)) = -np.logaddexp(0, eta).")
     run_check("check_elbo_logit_normal", fn, cases, ref, mistakes,
-           arg_names=["mu_q", "sigma_q", "heads", "tails", "a0", "b0"], rtol=1e-6, atol=1e-8)
+              arg_names=["mu_q", "sigma_q", "heads", "tails", "a0", "b0"], rtol=1e-6, atol=1e-8,
+              delegates=(elbo_gaussian_quadrature,),
+              stress=[Stress((40.0, 0.5, 300, 2, 1.0, 1.0), saturated),
+                      Stress((-40.0, 0.5, 2, 300, 1.0, 1.0), saturated)])
