@@ -308,6 +308,11 @@ CORRECT = {
     "check_elbo_logit_normal": [elbo_logit_normal, elbo_logit_normal_quad],
 }
 
+# Chapters whose checks are catalogued in their own test file join the suites below.
+from test_checks_stochastic_vi import CORRECT as _CORRECT_06B, WRONG as _WRONG_06B  # noqa: E402
+
+CORRECT.update(_CORRECT_06B)
+
 
 def test_every_check_is_tested():
     assert sorted(CORRECT) == sorted(checks.__all__)
@@ -549,6 +554,9 @@ WRONG = {
         (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, a0, b0, h, t), "wrong order"),
     ],
 }
+
+
+WRONG.update(_WRONG_06B)
 
 
 @pytest.mark.parametrize("name,fn,words",
