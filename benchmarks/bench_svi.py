@@ -1,6 +1,8 @@
 """Stochastic VI against batch CAVI at N = 10**6 (issue 13, chapter 06b).
 
 Run by hand:  .venv/bin/python benchmarks/bench_svi.py
+(options: ``--help``; e.g. ``--parts gmm --datasets overlapping --kappa 0.55 --cavi-final X``
+reruns SVI alone against a batch CAVI ELBO X from an earlier run).
 
 Three measurements, all float64, all generators seeded, in one process:
 
@@ -38,7 +40,9 @@ The machine is shared: wall times include waiting for a core; the load average i
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -87,24 +91,27 @@ def per_point(x, fit):
     return elbo_gmm(x, fit.alpha, fit.beta, fit.m, fit.W, fit.nu, **PRIOR) / x.shape[0]
 
 
-def gmm_comparison(name, scale, sd, seed):
+def gmm_comparison(name, scale, sd, seed, kappa=KAPPA, cavi_final=None):
     x = mixture_chunks(np.empty((N, D)), scale, sd, seed)
     rng = np.random.default_rng(seed + 100)
     first = x[svi.minibatch_indices(rng, N, BATCH)]
     start = svi.svi_gmm_init(first, K, n_data=N, seed=0, **PRIOR)
 
-    t_e, resp = wall(lambda: gmm_local_update(x, *start).resp)
-    t_cavi, batch = wall(lambda: cavi_gmm(x, K, resp_init=resp, max_iter=MAX_ITER, tol=TOL_CAVI,
-                                          **PRIOR))
-    del resp
-    final = batch.elbo[-1] / N
-    within = np.flatnonzero(batch.elbo / N >= final - TARGET)[0] + 1    # iterations needed
+    if cavi_final is None:
+        t_e, resp = wall(lambda: gmm_local_update(x, *start).resp)
+        t_cavi, batch = wall(lambda: cavi_gmm(x, K, resp_init=resp, max_iter=MAX_ITER,
+                                              tol=TOL_CAVI, **PRIOR))
+        del resp
+        final = batch.elbo[-1] / N
+        within = np.flatnonzero(batch.elbo / N >= final - TARGET)[0] + 1    # iterations needed
+    else:
+        final = cavi_final
 
     steps_per_quarter = N // BATCH // 4
     fit, done, t_svi, reached, history = start, 0, 0.0, None, []
     for segment in range(4 * MAX_PASSES):
         dt, fit = wall(lambda: svi.svi_gmm(x, K, batch_size=BATCH, num_steps=steps_per_quarter,
-                                           tau=TAU + done, kappa=KAPPA, seed=1000 + segment,
+                                           tau=TAU + done, kappa=kappa, seed=1000 + segment,
                                            init=fit, **PRIOR))
         done += steps_per_quarter
         t_svi += dt
@@ -113,10 +120,18 @@ def gmm_comparison(name, scale, sd, seed):
         if value >= final - TARGET:
             reached = done * BATCH / N
             break
+    print(f"\n[{name}] centres {scale} apart (scaled), sd {sd}; N = {N:,}, K = {K}, B = {BATCH}, "
+          f"kappa = {kappa}, tau = {TAU}")
+    if cavi_final is not None:
+        print(f"  batch CAVI not run: its final ELBO per point {final:.6f} is taken from an "
+              f"earlier run (--cavi-final)")
+        print("  SVI full-data ELBO per point at checkpoints (passes: gap to CAVI final):")
+        print("    " + ", ".join(f"{p:.2f}: {v - final:+.2e}" for p, v in history))
+        print(f"  SVI {'reached it after %.2f passes' % reached if reached else 'did NOT reach it'}"
+              f" in {t_svi:.1f} s (ELBO checkpoints excluded)")
+        return
     cavi_passes = batch.n_iter + 1          # + the initial E-step
     cavi_time = t_e + t_cavi
-    print(f"\n[{name}] centres {scale} apart (scaled), sd {sd}; N = {N:,}, K = {K}, B = {BATCH}, "
-          f"kappa = {KAPPA}, tau = {TAU}")
     print(f"  batch CAVI: {batch.n_iter} iterations (converged={batch.converged}, tol {TOL_CAVI:g} "
           f"relative) + 1 initial E-step = {cavi_passes} passes, {cavi_time:.1f} s "
           f"(E-step {t_e:.1f} s, iterations {t_cavi:.1f} s, {t_cavi / batch.n_iter:.2f} s each)")
@@ -171,6 +186,7 @@ def memmap_costs(seed=7, num_steps=300):
 
 
 def logistic_regression(seed=11, dim=5, batch=1000, num_steps=10_000):
+    """Minibatch ADVI (B = ``batch``, default learning rate) vs the Laplace approximation."""
     import jax
     import jax.numpy as jnp
 
@@ -231,13 +247,31 @@ def logistic_regression(seed=11, dim=5, batch=1000, num_steps=10_000):
           f"(estimate, not run)")
 
 
-def main():
-    print(f"bench_svi.py  load average {os.getloadavg()[0]:.2f}, {os.getloadavg()[1]:.2f}, "
-          f"{os.getloadavg()[2]:.2f} on {os.cpu_count()} cores; numpy {np.__version__}")
-    for seed, (name, (scale, sd)) in enumerate(DATASETS.items()):
-        gmm_comparison(name, scale, sd, seed)
-    memmap_costs()
-    logistic_regression()
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="SVI vs batch CAVI at N = 10**6 (see the module "
+                                     "docstring); with no options, everything with the defaults.")
+    parser.add_argument("--parts", default="gmm,memmap,logreg",
+                        help="comma-separated subset of gmm, memmap, logreg")
+    parser.add_argument("--datasets", default=",".join(DATASETS),
+                        help="comma-separated subset of " + ", ".join(DATASETS))
+    parser.add_argument("--kappa", type=float, default=KAPPA, help="SVI's kappa (default 0.7)")
+    parser.add_argument("--cavi-final", type=float, default=None,
+                        help="skip batch CAVI and compare SVI with this final ELBO per point "
+                             "(from an earlier run; one data set only)")
+    parser.add_argument("--advi-batch", type=int, default=1000, help="minibatch ADVI's B")
+    args = parser.parse_args(argv)
+    parts = args.parts.split(",")
+    print(f"bench_svi.py {' '.join(argv if argv is not None else sys.argv[1:])}  load average "
+          f"{os.getloadavg()[0]:.2f}, {os.getloadavg()[1]:.2f}, {os.getloadavg()[2]:.2f} on "
+          f"{os.cpu_count()} cores; numpy {np.__version__}")
+    if "gmm" in parts:
+        for seed, (name, (scale, sd)) in enumerate(DATASETS.items()):
+            if name in args.datasets.split(","):
+                gmm_comparison(name, scale, sd, seed, kappa=args.kappa, cavi_final=args.cavi_final)
+    if "memmap" in parts:
+        memmap_costs()
+    if "logreg" in parts:
+        logistic_regression(batch=args.advi_batch)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}, {os.getloadavg()[1]:.2f}, "
           f"{os.getloadavg()[2]:.2f}")
 
