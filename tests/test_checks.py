@@ -403,6 +403,11 @@ CORRECT = {
     "check_dirichlet_update": [dirichlet_update, dirichlet_update_loop],
 }
 
+# Chapters whose checks are catalogued in their own test file join the suites below.
+from test_checks_stochastic_vi import CORRECT as _CORRECT_06B, WRONG as _WRONG_06B  # noqa: E402
+
+CORRECT.update(_CORRECT_06B)
+
 
 def test_every_check_is_tested():
     assert sorted(CORRECT) == sorted(checks.__all__)
@@ -670,6 +675,9 @@ WRONG = {
         (lambda r, a0: (a0 + r.sum(axis=0))[::-1], "wrong value"),
     ],
 }
+
+
+WRONG.update(_WRONG_06B)
 
 
 @pytest.mark.parametrize("name,fn,words",

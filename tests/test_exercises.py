@@ -76,8 +76,8 @@ def _task_functions(nb):
     return names
 
 
-def test_there_are_seven_exercise_notebooks():
-    assert len(SOLUTIONS) == 8
+def test_every_solution_notebook_has_its_student_notebook():
+    assert len(SOLUTIONS) >= 8          # one per chapter with coding exercises, at least
     assert [maker.student_path(p) for p in SOLUTIONS] == STUDENTS
 
 
