@@ -405,6 +405,7 @@ CORRECT = {
 
 # Chapters whose checks are catalogued in their own test file join the suites below.
 from test_checks_stochastic_vi import CORRECT as _CORRECT_06B, WRONG as _WRONG_06B  # noqa: E402
+from test_checks_stochastic_vi import FRAGILE as _FRAGILE_06B  # noqa: E402
 
 CORRECT.update(_CORRECT_06B)
 
@@ -903,6 +904,7 @@ FRAGILE = {
     "check_dirichlet_update": [(lambda r, a0: dirichlet_update(r, a0) if len(r) < 10_000
                                 else np.full(r.shape[1], a0), "100 000 data points")],
 }
+FRAGILE.update(_FRAGILE_06B)
 
 
 def test_every_check_has_a_fragile_case():
@@ -1019,6 +1021,9 @@ def test_mutating_inputs(name, capsys):
             checks.check_cavi_sweep(cavi_sweep_inplace)
         with pytest.raises(AssertionError, match="in place"):
             checks.check_cavi_sweep(_vandal(cavi_sweep))
+    elif name == "check_svi_dirichlet_step":   # the task says: leave `alpha` unchanged
+        with pytest.raises(AssertionError, match="changed its input `alpha` in place"):
+            checks.check_svi_dirichlet_step(_vandal(CORRECT[name][0]))
     else:
         getattr(checks, name)(_vandal(CORRECT[name][0]))
         assert capsys.readouterr().out.startswith("✓ " + name)

@@ -48,7 +48,7 @@ def step_sizes(num_steps, tau, kappa):
         raise ValueError(f"kappa must be in (0.5, 1], got {kappa}")
     if tau < 0:
         raise ValueError(f"tau must be >= 0, got {tau}")
-    return (np.arange(1, num_steps + 1) + tau) ** (-kappa)
+    return (np.arange(1, num_steps + 1, dtype=float) + tau) ** (-kappa)
 
 
 def step_sizes_loop(num_steps, tau, kappa):
@@ -87,7 +87,7 @@ def _weights(alpha, resp, n, a0, rho):
 
 
 def _no_validation(n, tau, kappa):
-    return (np.arange(1, n + 1) + tau) ** (-kappa)
+    return (np.arange(1, n + 1, dtype=float) + tau) ** (-kappa)
 
 
 def _validates(kappa_ok, tau_ok=lambda tau: tau >= 0, exc=ValueError):
@@ -135,7 +135,8 @@ WRONG = {
          "α − 1 (a natural parameter) blended with α̂"),
         (_in_place, "changed its input `alpha` in place"),
         (lambda a, r, n, a0, rho: dirichlet_step(a, r, n, a0, rho) * 1.01, "wrong value"),
-        (lambda a, r, n, a0, rho: dirichlet_step(a, r, n, a0, rho)[:, None], "wrong shape"),
+        # forgot to sum over the batch: one row per point, shape (B, K)
+        (lambda a, r, n, a0, rho: (1 - rho) * a + rho * (a0 + n / len(r) * r), "wrong shape"),
     ],
     "check_svi_step_sizes": [
         (lambda n, tau, kappa: np.full(n, (1 + tau) ** (-kappa)), "does not decay"),
@@ -161,6 +162,24 @@ WRONG = {
 }
 
 
+# ---------------------------------------------------------------- fragile answers
+def _step_sizes_int_power(num_steps, tau, kappa):
+    # right for float arguments; for tau=0, kappa=1 (ints) NumPy refuses t ** -1 on integers
+    if not 0.5 < kappa <= 1 or tau < 0:
+        raise ValueError("kappa must be in (0.5, 1] and tau >= 0")
+    return (np.arange(1, num_steps + 1) + tau) ** (-kappa)
+
+
+FRAGILE = {
+    # no over/underflowing textbook form: a function that only works on small batches is caught
+    "check_svi_dirichlet_step": [
+        (lambda a, r, n, a0, rho: dirichlet_step(a, r, n, a0, rho) if len(r) < 10_000
+         else np.asarray(a, dtype=float), "100 000 points"),
+    ],
+    "check_svi_step_sizes": [(_step_sizes_int_power, "negative integer powers")],
+}
+
+
 def stub(*args):
     raise NotImplementedError("write your code here")
 
@@ -168,7 +187,8 @@ def stub(*args):
 # ---------------------------------------------------------------- tests
 def test_every_check_of_the_module_is_catalogued():
     from vi_lib.checks import stochastic_vi
-    assert sorted(CORRECT) == sorted(WRONG) == sorted(stochastic_vi.__all__)
+    assert sorted(CORRECT) == sorted(WRONG) == sorted(FRAGILE) == sorted(stochastic_vi.__all__)
+    assert sorted(stochastic_vi.HINTS) == sorted(n[len("check_"):] for n in stochastic_vi.__all__)
 
 
 @pytest.mark.parametrize("name,fn", [(n, f) for n, fs in CORRECT.items() for f in fs],
@@ -230,6 +250,22 @@ def test_dirichlet_step_agrees_with_svi_gmm():
 def test_library_schedule_passes_its_check(capsys):
     checks.check_svi_step_sizes(lambda n, tau, kappa: svi.step_sizes(n, tau=tau, kappa=kappa))
     assert capsys.readouterr().out.startswith("✓ check_svi_step_sizes")
+
+
+def test_calling_the_library_schedule_fails_only_when_graded(monkeypatch):
+    monkeypatch.setenv("VI_LIB_CHECKS_GRADING", "1")
+    with pytest.raises(AssertionError, match="vi_lib.svi.step_sizes"):
+        checks.check_svi_step_sizes(lambda n, tau, kappa: svi.step_sizes(n, tau=tau, kappa=kappa))
+    checks.check_svi_step_sizes(step_sizes)                  # own code passes when graded
+
+
+def test_vandalised_alpha_is_caught_but_vandalised_resp_is_not(capsys):
+    def vandal_alpha(alpha, resp, n_data, alpha0, rho):
+        value = dirichlet_step(alpha, resp, n_data, alpha0, rho)
+        alpha[:] = -1.0
+        return value
+    with pytest.raises(checks.CheckFailed, match="changed its input `alpha` in place"):
+        checks.check_svi_dirichlet_step(vandal_alpha)
 
 
 def test_inputs_are_not_changed_by_the_check():

@@ -11,21 +11,45 @@ and κ ∈ (0.5, 1] (Robbins & Monro 1951; Hoffman et al. 2013, eq. 35); the ref
 :func:`vi_lib.svi.step_sizes`. The library has no function for the Dirichlet step alone
 (:func:`vi_lib.svi.svi_gmm` does it inside each step), so its reference is written here
 and tested against ``svi_gmm`` in ``tests/test_checks_stochastic_vi.py``.
+
+Following the package's conventions (``README.md``): the Dirichlet step must leave ``alpha``
+unchanged (``unchanged=["alpha"]``) and must work on a large minibatch (the step has no
+over- or underflowing textbook form: in double precision even the literal round trip
+α − 1, blend, + 1 is off by about 1e-16 in absolute terms); the schedule must work for
+integer arguments (NumPy refuses integers to negative integer powers) and, when graded,
+must not call :func:`vi_lib.svi.step_sizes`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
-import textwrap
 import warnings
 
 import numpy as np
 
-from ._core import CheckFailed, Mistake, run_check, seeded_rng, student_check
+from ._core import CheckFailed, Labelled, Mistake, Stress, run_check, seeded_rng, student_check, wrap
 
 __all__ = ["check_svi_dirichlet_step", "check_svi_step_sizes"]
+
+HINTS = {   # progressive hints for vi_lib.checks.hint(task): a nudge, then a stronger one
+    "svi_dirichlet_step": (
+        "Two stages: first the intermediate parameter α̂, computed as if the minibatch, "
+        "repeated until it is as large as the whole data set, were all the data; then a step "
+        "of size ρ from the current α towards α̂.",
+        "In α̂ only the batch counts Σ_n r_nk (a sum over the batch, axis 0) are scaled up to "
+        "the data set; the prior α0 is added once. The step blends natural parameters with "
+        "weights 1 − ρ and ρ, and because these weights sum to 1 the concentrations themselves "
+        "can be blended. Build the result in a new array: do not update `alpha` in place.",
+    ),
+    "svi_step_sizes": (
+        "Build the array of step numbers t = 1, …, num_steps first (np.arange), then apply "
+        "the schedule to all of them at once.",
+        "Validate before computing: raise ValueError for κ outside (0.5, 1] (open at 0.5, "
+        "closed at 1) and for τ < 0. Make t a float array: NumPy refuses to raise integers to "
+        "negative integer powers, which happens for integer arguments such as kappa=1.",
+    ),
+}
 
 
 # ---------------------------------------------------------------- the Dirichlet step
@@ -64,30 +88,19 @@ def _dirichlet_cases():
     return cases
 
 
+def _large_case():
+    """A minibatch of B = 100 000 points of N = 10⁹, K = 20 components."""
+    rng = seeded_rng(13010)
+    k, b, n = 20, 100_000, 10**9
+    alpha = rng.uniform(0.5, 2.0, k) * n / k
+    resp = Labelled(rng.dirichlet(np.full(k, 0.3), size=b),
+                    f"responsibilities of {b:,} points and {k} components".replace(",", " "))
+    return (alpha, resp, n, 1e-3, 0.0126)
+
+
 def _fail(text):
     """CheckFailed with the headline wrapped like run_check's messages."""
-    return CheckFailed(textwrap.fill(text, width=76, subsequent_indent="  ",
-                                     break_long_words=False, break_on_hyphens=False))
-
-
-def _probe_in_place(name, fn, case, arg_index, arg_name):
-    """Raise CheckFailed if ``fn`` changes the array argument ``arg_index`` of ``case``."""
-    args = copy.deepcopy(case)
-    before = np.array(args[arg_index], dtype=float, copy=True)
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"), \
-                contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            fn(*args)
-    except Exception:  # noqa: BLE001  (run_check has reported anything the value check saw)
-        return
-    after = np.asarray(args[arg_index])
-    if after.shape != before.shape or not np.array_equal(after, before):
-        raise _fail(
-            f"{name}: your function changed its input `{arg_name}` in place (for example "
-            f"with `{arg_name} *= ...` or `{arg_name} += ...`). The caller still needs the old "
-            f"value; compute the result in a new array, e.g. "
-            f"`new = (1 - rho) * {arg_name} + rho * alpha_hat`.")
+    return CheckFailed(wrap(text))
 
 
 @student_check
@@ -159,15 +172,13 @@ def check_svi_dirichlet_step(fn):
                 "back; or simply (1 − ρ) α + ρ α̂.",
                 lambda a, r, n, a0, rho: _ref_dirichlet_step(a, r, n, a0, rho) - (1 - rho)),
     ]
-    cases = _dirichlet_cases()
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        run_check(name, fn, cases, _ref_dirichlet_step, mistakes,
-                  arg_names=["alpha", "resp", "n_data", "alpha0", "rho"],
-                  shape_hint=" (one concentration per component: sum the responsibilities "
-                             "over the batch, axis 0)")
-    _probe_in_place(name, fn, cases[4], 0, "alpha")
-    print(out.getvalue(), end="")
+    run_check(name, fn, _dirichlet_cases(), _ref_dirichlet_step, mistakes,
+              arg_names=["alpha", "resp", "n_data", "alpha0", "rho"],
+              shape_hint=" (one concentration per component: sum the responsibilities "
+                         "over the batch, axis 0)",
+              unchanged=["alpha"],
+              stress=[Stress(_large_case(), "a minibatch of 100 000 points (of N = 10⁹, 20 "
+                                            "components) must work as well.")])
 
 
 # ---------------------------------------------------------------- the step-size schedule
@@ -288,15 +299,21 @@ def check_svi_step_sizes(fn):
                 "t = 1, …, num_steps.",
                 lambda n, tau, kappa: (np.arange(0, n + 1, dtype=float) + tau) ** (-kappa)),
     ]
+    from ..svi import step_sizes   # the library's answer: a call to it fails when graded
+
     _probe_constant(name, fn)
     _probe_valid_edges(name, fn)
     cases = _schedule_cases()
+    stress = [Stress((1000, 0, 1), "integer arguments (tau=0, kappa=1) must work as well: NumPy "
+                                   "refuses to raise integers to negative integer powers; make "
+                                   "t a float array (np.arange(..., dtype=float)).")]
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out):    # the ✓ line only after the validation probe
         run_check(name, fn, cases, _ref_step_sizes, mistakes,
                   arg_names=["num_steps", "tau", "kappa"],
                   shape_hint=" (one step size per step t = 1, …, num_steps)",
-                  success=f"✓ {name}: correct on all {len(cases)} test inputs, and κ outside "
-                          f"(0.5, 1] and τ < 0 raise ValueError.")
+                  stress=stress, delegates=(step_sizes,),
+                  success=f"✓ {name}: correct on all {len(cases) + len(stress)} test inputs, "
+                          f"and κ outside (0.5, 1] and τ < 0 raise ValueError.")
     _probe_validation(name, fn)
     print(out.getvalue(), end="")
