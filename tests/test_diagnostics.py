@@ -126,6 +126,10 @@ def test_psis_expectation_recovers_known_moments():
     assert est.value.shape == (2,)
     np.testing.assert_allclose(est.value, [1.0, 2.0], atol=0.03)
     assert est.khat < 0.5
+    # effective sample size of the weights: close to S (E_q[w])² / E_q[w²]
+    ratio = stats.norm.pdf(z[:, 0], 1.0) / stats.norm.pdf(z[:, 0], scale=1.5)
+    assert 1 < est.ess < z.shape[0]
+    assert est.ess == pytest.approx(z.shape[0] * ratio.mean() ** 2 / np.mean(ratio**2), rel=0.05)
     # values may be passed directly instead of a function
     direct = psis_expectation(z[:, 0], z, log_p - log_q)
     assert direct.value == pytest.approx(est.value[0], abs=1e-12)
@@ -163,13 +167,14 @@ COV = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, -0.3], [0.0, -0.3, 0.5]])
 
 def test_weights_are_the_evidence_when_q_is_the_posterior():
     log_joint = _gaussian_log_joint(MEAN, COV, log_z=-4.2)
-    iw = importance_log_weights(log_joint, (MEAN, COV), num_samples=500, seed=0)
-    assert iw.draws.shape == (500, 3) and iw.log_weights.shape == (500,)
+    # 5000 draws: two chunks of the compiled log joint, the second one padded
+    iw = importance_log_weights(log_joint, (MEAN, COV), num_samples=5000, seed=0)
+    assert iw.draws.shape == (5000, 3) and iw.log_weights.shape == (5000,)
     np.testing.assert_allclose(iw.log_weights, -4.2, atol=1e-10)
     np.testing.assert_allclose(iw.log_q, stats.multivariate_normal(MEAN, COV).logpdf(iw.draws),
                                atol=1e-10)
     with pytest.raises(ValueError, match="all equal"):
-        psis_khat(np.full(500, -4.2))
+        psis_khat(np.full(5000, -4.2))
 
 
 def test_weights_average_to_the_evidence_and_q_forms_agree():

@@ -56,6 +56,8 @@ __all__ = [
     "MIN_DRAWS",
     "ImportanceSample",
     "PSISExpectation",
+    "NUTSDraws",
+    "nuts_draws",
     "elbo_relative_change",
     "elbo_stopping_step",
     "importance_log_weights",
@@ -101,10 +103,14 @@ class PSISExpectation(NamedTuple):
         Self-normalised PSIS estimate of E_p[f(z)].
     khat : float
         Pareto shape k̂ of the raw importance weights; trust ``value`` only if k̂ ≤ 0.7.
+    ess : float
+        Effective sample size of the smoothed weights, 1 / Σ_s w̃_s² for normalised w̃
+        (between 1 and S; Vehtari et al. 2024).
     """
 
     value: np.ndarray
     khat: float
+    ess: float
 
 
 # ---------------------------------------------------------------- ELBO convergence
@@ -235,6 +241,28 @@ def _batched(log_joint):
     return jax.jit(jax.vmap(log_joint))
 
 
+#: Draws per call of the compiled log joint in :func:`importance_log_weights` (bounds memory:
+#: a log joint over n observations holds about chunk × n intermediate values).
+CHUNK = 4096
+
+
+def _evaluate_in_chunks(batched, z):
+    """log_joint at every row of z, in fixed-size chunks (one compilation, bounded memory)."""
+    n = z.shape[0]
+    size = min(CHUNK, n)
+    out = np.empty(n)
+    for start in range(0, n, size):
+        block = z[start:start + size]
+        m = block.shape[0]
+        if m < size:  # pad the last chunk to the compiled shape
+            block = np.concatenate([block, np.repeat(block[-1:], size - m, axis=0)])
+        vals = np.asarray(batched(jnp.asarray(block)), dtype=float)
+        if vals.shape != (size,):
+            raise ValueError(f"log_joint must return a scalar per draw, got shape {vals.shape[1:]}")
+        out[start:start + m] = vals[:m]
+    return out
+
+
 def importance_log_weights(log_joint, q, num_samples=10_000, seed=0):
     """Draw z ~ q and return the log importance weights log p(x, z) − log q(z).
 
@@ -280,9 +308,7 @@ def importance_log_weights(log_joint, q, num_samples=10_000, seed=0):
     z = mean + eps @ L.T
     log_q = (-0.5 * np.sum(eps**2, axis=1) - 0.5 * mean.size * np.log(2 * np.pi)
              - np.sum(np.log(np.diag(L))))
-    log_p = np.asarray(_batched(log_joint)(jnp.asarray(z)), dtype=float)
-    if log_p.shape != (z.shape[0],):
-        raise ValueError(f"log_joint must return a scalar per draw, got shape {log_p.shape[1:]}")
+    log_p = _evaluate_in_chunks(_batched(log_joint), z)
     if np.any(np.isnan(log_p)):
         raise ValueError(f"log_joint returned NaN at {int(np.isnan(log_p).sum())} of "
                          f"{log_p.size} draws of q")
@@ -383,7 +409,8 @@ def psis_expectation(f, draws, log_weights):
     Returns
     -------
     PSISExpectation
-        ``value`` = Σ_s w̃_s f(z_s) / Σ_s w̃_s with the Pareto-smoothed weights w̃_s, and ``khat``.
+        ``value`` = Σ_s w̃_s f(z_s) / Σ_s w̃_s with the Pareto-smoothed weights w̃_s, ``khat``
+        and ``ess``, the effective sample size 1 / Σ_s w̃_s² of the normalised weights.
 
     Raises
     ------
@@ -412,4 +439,87 @@ def psis_expectation(f, draws, log_weights):
     if not np.all(np.isfinite(values[used])):
         raise ValueError("f is not finite at some draws with a positive weight")
     value = np.tensordot(w[used], values[used], axes=(0, 0))
-    return PSISExpectation(value=np.asarray(value), khat=khat)
+    return PSISExpectation(value=np.asarray(value), khat=khat, ess=float(1.0 / np.sum(w**2)))
+
+
+# ---------------------------------------------------------------- MCMC reference
+
+
+class NUTSDraws(NamedTuple):
+    """Reference draws from :func:`nuts_draws`.
+
+    Attributes
+    ----------
+    draws : ndarray, shape (num_chains, num_samples, dim)
+        Post-warm-up draws of z, chain by chain (the layout ArviZ expects).
+    divergences : int
+        Number of divergent transitions after warm-up (should be 0).
+    """
+
+    draws: np.ndarray
+    divergences: int
+
+
+def _import_numpyro_mcmc():
+    with warnings.catch_warnings():
+        # numpyro.util imports tqdm.auto, which warns in a Jupyter kernel without ipywidgets
+        # (tqdm/auto.py, "IProgress not found"); nuts_draws shows no progress bar anyway.
+        from tqdm import TqdmWarning
+
+        warnings.filterwarnings("ignore", message="IProgress not found", category=TqdmWarning)
+        from numpyro.infer import MCMC, NUTS
+    return MCMC, NUTS
+
+
+def nuts_draws(log_joint, dim, *, num_warmup=500, num_samples=500, num_chains=4, seed=0,
+               init_scale=0.1):
+    """Draws from p(z | x) ∝ exp(log_joint(z)) by NumPyro's NUTS, for reference posteriors.
+
+    Parameters
+    ----------
+    log_joint : callable
+        JAX-traceable ``z -> log p(x, z)`` for ``z`` of shape ``(dim,)`` (as for
+        :func:`vi_lib.advi`); NUTS uses its negative as the potential energy.
+    dim : int
+        Dimension of z.
+    num_warmup, num_samples : int
+        Warm-up (step-size and mass-matrix adaptation) and kept iterations per chain.
+    num_chains : int
+        Independent chains, run vectorised in one process (``chain_method="vectorized"``).
+    seed : int
+        Seeds the JAX key of the sampler and ``numpy.random.default_rng`` for the initial
+        points, z0 ~ N(0, init_scale² I) per chain.
+    init_scale : float
+        Spread of the initial points (> 0).
+
+    Returns
+    -------
+    NUTSDraws
+        ``draws`` (num_chains, num_samples, dim) and the number of ``divergences``.
+
+    Raises
+    ------
+    ValueError
+        For non-positive counts or ``init_scale``.
+
+    Notes
+    -----
+    The No-U-Turn sampler (Hoffman & Gelman 2014) as implemented in NumPyro (Phan et al.
+    2019), without a progress bar. Check the draws before using them as a reference:
+    split-R̂ and effective sample sizes (e.g. ``arviz.summary``) and zero divergences.
+    """
+    for name, value, minimum in (("dim", dim, 1), ("num_warmup", num_warmup, 1),
+                                 ("num_samples", num_samples, 1), ("num_chains", num_chains, 1)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if not float(init_scale) > 0:
+        raise ValueError(f"init_scale must be > 0, got {init_scale!r}")
+    MCMC, NUTS = _import_numpyro_mcmc()
+    mcmc = MCMC(NUTS(potential_fn=lambda z: -log_joint(z)), num_warmup=num_warmup,
+                num_samples=num_samples, num_chains=num_chains, chain_method="vectorized",
+                progress_bar=False)
+    init = float(init_scale) * np.random.default_rng(seed).standard_normal((num_chains, dim))
+    mcmc.run(jax.random.PRNGKey(seed), init_params=jnp.asarray(init),
+             extra_fields=("diverging",))
+    draws = np.asarray(mcmc.get_samples(group_by_chain=True), dtype=float)
+    return NUTSDraws(draws=draws, divergences=int(np.sum(mcmc.get_extra_fields()["diverging"])))
