@@ -308,6 +308,11 @@ CORRECT = {
     "check_elbo_logit_normal": [elbo_logit_normal, elbo_logit_normal_quad],
 }
 
+# Checks of later chapters keep their catalogues beside this file (one module per chapter).
+from catalogue_diagnostics import CORRECT as _CORRECT_11, WRONG as _WRONG_11  # noqa: E402
+
+CORRECT.update(_CORRECT_11)
+
 
 def test_every_check_is_tested():
     assert sorted(CORRECT) == sorted(checks.__all__)
@@ -549,6 +554,8 @@ WRONG = {
         (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, a0, b0, h, t), "wrong order"),
     ],
 }
+
+WRONG.update(_WRONG_11)
 
 
 @pytest.mark.parametrize("name,fn,words",

@@ -76,8 +76,8 @@ def _task_functions(nb):
     return names
 
 
-def test_there_are_seven_exercise_notebooks():
-    assert len(SOLUTIONS) == 7
+def test_there_are_eight_exercise_notebooks():
+    assert len(SOLUTIONS) == 8
     assert [maker.student_path(p) for p in SOLUTIONS] == STUDENTS
 
 
