@@ -245,3 +245,34 @@ def test_relative_rule_depends_on_the_scale_of_the_elbo():
 def test_stopping_rule_rejects_bad_input(elbo, window, tol, message):
     with pytest.raises(ValueError, match=message):
         elbo_stopping_step(elbo, window, tol)
+
+
+# ---------------------------------------------------------------- NUTS reference
+
+
+def test_nuts_draws_sample_a_known_gaussian():
+    from vi_lib.diagnostics import nuts_draws
+
+    log_joint = _gaussian_log_joint(MEAN, COV, log_z=5.0)
+    out = nuts_draws(log_joint, 3, num_warmup=300, num_samples=1000, num_chains=2, seed=3)
+    assert out.draws.shape == (2, 1000, 3) and out.divergences == 0
+    flat = out.draws.reshape(-1, 3)
+    sd = np.sqrt(np.diag(COV))
+    # 2000 draws, effective sample size of several hundred: means within 0.25 sd, sds within 15 %
+    assert np.all(np.abs(flat.mean(axis=0) - MEAN) < 0.25 * sd)
+    assert np.all(np.abs(flat.std(axis=0) / sd - 1) < 0.15)
+    again = nuts_draws(log_joint, 3, num_warmup=300, num_samples=1000, num_chains=2, seed=3)
+    np.testing.assert_array_equal(out.draws, again.draws)  # seeded
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"dim": 0}, "dim"), ({"num_samples": 0}, "num_samples"), ({"num_chains": 1.5}, "num_chains"),
+    ({"init_scale": 0.0}, "init_scale"),
+])
+def test_nuts_draws_rejects_bad_settings(kwargs, message):
+    from vi_lib.diagnostics import nuts_draws
+
+    args = {"dim": 3, **kwargs}
+    dim = args.pop("dim")
+    with pytest.raises(ValueError, match=message):
+        nuts_draws(_gaussian_log_joint(MEAN, COV, 0.0), dim, **args)

@@ -4,7 +4,7 @@ Two different questions are asked of a fitted q:
 
 - *Has the optimisation stopped moving?* :func:`elbo_relative_change` and
   :func:`elbo_stopping_step` implement a relative-change rule on running means of the ELBO
-  trace, in the spirit of Stan's ``tol_rel_obj`` (Kucukelbir et al. 2017, §3.3).
+  trace, in the spirit of Stan's ``tol_rel_obj`` (Kucukelbir et al. 2017).
 - *Is q close to the posterior?* With draws z ~ q, the importance weights
   w = p(x, z) / q(z) (:func:`importance_log_weights`) have a right tail whose Pareto shape k
   says how far apart the two are; :func:`psis_khat` estimates it by Pareto-smoothed importance
@@ -65,10 +65,9 @@ __all__ = [
     "psis_expectation",
 ]
 
-#: Below this k̂ the importance weights have a finite variance-like behaviour and PSIS
-#: estimates are reliable (Yao et al. 2018, §2.2; Vehtari et al. 2024, §3).
+#: Below this k̂, q is close to the posterior and PSIS estimates are reliable (Yao et al. 2018, §2; Vehtari et al. 2024).
 KHAT_GOOD = 0.5
-#: Above this k̂ the approximation is not trusted (Yao et al. 2018, §2.2).
+#: Above this k̂ the approximation is not trusted (Yao et al. 2018, §2).
 KHAT_OK = 0.7
 #: Fewest finite log weights :func:`psis_khat` accepts: the Pareto tail is fitted to the
 #: largest min(S/5, 3√S) of them, i.e. 20 of 100.
@@ -158,7 +157,7 @@ def elbo_relative_change(elbo, window=100):
 
     Notes
     -----
-    A relative change of the objective, as in Stan's ADVI (Kucukelbir et al. 2017, §3.3: the
+    A relative change of the objective, as in Stan's ADVI (Kucukelbir et al. 2017; in Stan the
     ELBO is estimated every 100 iterations and the run stops when the mean or median of recent
     relative changes falls below ``tol_rel_obj``). Averaging over a window damps the Monte
     Carlo noise of the per-step estimates. A relative change depends on the size of |ELBO|,
@@ -379,7 +378,7 @@ def psis_khat(log_weights):
     ArviZ (``arviz.psislw``, relative efficiency 1 for independent draws) fits a generalized
     Pareto distribution to the largest M = ⌈min(S/5, 3√S)⌉ weights by the empirical-Bayes
     method of Zhang & Stephens (2009), with a weak prior pulling k̂ towards 0.5; see Vehtari et
-    al. (2024), §3, and Yao et al. (2018), §2.2, for the thresholds. If the tail has 4 draws or
+    al. (2024), and Yao et al. (2018), §2, for the thresholds. If the tail has 4 draws or
     fewer ArviZ returns k̂ = inf.
 
     Examples
@@ -421,7 +420,7 @@ def psis_expectation(f, draws, log_weights):
     Notes
     -----
     Self-normalised importance sampling with the largest weights replaced by expected order
-    statistics of the fitted Pareto tail (Vehtari et al. 2024, §3; Yao et al. 2018, §2.3).
+    statistics of the fitted Pareto tail (Vehtari et al. 2024; Yao et al. 2018, §2).
     Self-normalisation makes unknown normalising constants of p and q cancel. The estimate is
     reliable when k̂ ≤ 0.7; the caller must check ``khat``.
     """
