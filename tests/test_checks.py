@@ -407,6 +407,10 @@ CORRECT = {
 from test_checks_stochastic_vi import CORRECT as _CORRECT_06B, WRONG as _WRONG_06B  # noqa: E402
 
 CORRECT.update(_CORRECT_06B)
+# Checks of later chapters keep their catalogues beside this file (one module per chapter).
+from catalogue_diagnostics import CORRECT as _CORRECT_11, WRONG as _WRONG_11  # noqa: E402
+
+CORRECT.update(_CORRECT_11)
 
 
 def test_every_check_is_tested():
@@ -675,6 +679,8 @@ WRONG = {
         (lambda r, a0: (a0 + r.sum(axis=0))[::-1], "wrong value"),
     ],
 }
+
+WRONG.update(_WRONG_11)
 
 
 WRONG.update(_WRONG_06B)

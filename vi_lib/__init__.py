@@ -9,6 +9,7 @@ Modules, by concept:
 - :mod:`vi_lib.gradients` -- score-function and reparameterisation estimators (JAX).
 - :mod:`vi_lib.blackbox` -- :func:`advi`, black-box VI with a Gaussian q (JAX).
 - :mod:`vi_lib.neural` -- Bayes by Backprop and VAE building blocks (JAX).
+- :mod:`vi_lib.diagnostics` -- ELBO stopping rule, importance weights, PSIS k̂ (ArviZ).
 - :mod:`vi_lib.checks` -- self-checks for the exercises.
 - :mod:`vi_lib.plotting` -- one look for every figure in the book.
 
@@ -50,7 +51,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY_MODULES = {"divergences", "elbo", "cavi", "models", "gradients", "blackbox", "checks",
-                 "neural", "plotting"}
+                 "neural", "plotting", "diagnostics"}
 
 
 def __getattr__(name):

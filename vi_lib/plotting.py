@@ -366,3 +366,39 @@ def plot_mixture(ax, x, means, covs, weights, *, min_weight=0.01, n_std=2.0, rol
 
 
 __all__ += ["plot_mixture"]
+__all__.append("plot_mean_sd_intervals")
+
+
+def plot_mean_sd_intervals(ax, labels, estimates, *, roles=None, xlabel="value"):
+    """Mean ± one standard deviation of several estimates, one row per quantity.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    labels : sequence of str, length k
+        Names of the quantities (one row each, top to bottom).
+    estimates : dict
+        ``{name: (mean, sd)}`` with arrays of shape (k,), drawn in order, slightly offset
+        within each row. The first entry is drawn in the reference colour (``p``) unless
+        ``roles`` says otherwise.
+    roles : sequence of str, optional
+        Keys of :data:`COLORS` per estimate (default ``"p", "q", "q2", "q3", ...``).
+    xlabel : str
+        Label of the horizontal axis.
+    """
+    names = list(estimates)
+    if roles is None:
+        roles = ["p", "q", "q2", "q3", "q4"][: len(names)]
+    k = len(labels)
+    rows = np.arange(k)[::-1]
+    offsets = np.linspace(0.22, -0.22, len(names)) if len(names) > 1 else [0.0]
+    for name, role, dy in zip(names, roles, offsets):
+        mean, sd = (np.asarray(a, dtype=float) for a in estimates[name])
+        color = COLORS.get(role, role)
+        ax.hlines(rows + dy, mean - sd, mean + sd, color=color, linewidth=2.2, label=name)
+        ax.plot(mean, rows + dy, "o", color=color, markersize=4)
+    ax.set_yticks(rows)
+    ax.set_yticklabels(labels)
+    ax.set_xlabel(xlabel)
+    ax.legend(fontsize=8)
+    return ax
