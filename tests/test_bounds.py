@@ -173,3 +173,17 @@ def test_shape_mismatches_are_named():
         bounds.iwae_bound(lambda z: 0.0, sample_q, log_q, 2, 5, seed=0)
     with pytest.raises(ValueError, match="log_q must be finite"):
         bounds.iwae_bound(log_joint, sample_q, lambda z: np.full(len(z), -np.inf), 2, 5, seed=0)
+
+
+def test_gaussian_q_matches_scipy():
+    mean, L = np.array([0.5, -1.0]), np.array([[1.2, 0.0], [0.7, 0.4]])
+    q = bounds.gaussian_q(mean, L)
+    z = q.sample(5000, seed=12)
+    assert z.shape == (5000, 2)
+    np.testing.assert_allclose(q.log_prob(z), stats.multivariate_normal(mean, L @ L.T).logpdf(z),
+                               rtol=1e-12)
+    np.testing.assert_allclose(np.cov(z.T), L @ L.T, atol=0.1)
+    with pytest.raises(ValueError, match="lower-triangular"):
+        bounds.gaussian_q(mean, L.T)
+    with pytest.raises(ValueError, match="dim = 2"):
+        q.log_prob(np.zeros((3, 3)))

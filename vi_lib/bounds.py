@@ -5,11 +5,11 @@ Both are Monte Carlo estimates built from log importance weights
 ever exponentiated on its own (a log weight of −1000 or +1000 is an ordinary number here).
 
 - :func:`iwae_bound` estimates :math:`\mathcal{L}_K = \mathbb{E}\big[\log \tfrac1K
-  \sum_{k=1}^K w_k\big]` (Burda, Grosse & Salakhutdinov 2016, eq. 8), with
+  \sum_{k=1}^K w_k\big]` (Burda, Grosse & Salakhutdinov 2016), with
   :math:`\mathcal{L}_1 = \mathrm{ELBO} \le \mathcal{L}_K \le \mathcal{L}_{K+1} \le \log p(x)`
   (their Theorem 1).
-- :func:`renyi_bound` estimates the variational Rényi bound of order α (Li & Turner 2016,
-  eq. 5 and §4.1), :math:`\mathcal{L}_\alpha = \frac{1}{1-\alpha}\log \mathbb{E}_q[w^{1-\alpha}]
+- :func:`renyi_bound` estimates the variational Rényi bound of order α (Li & Turner
+  2016), :math:`\mathcal{L}_\alpha = \frac{1}{1-\alpha}\log \mathbb{E}_q[w^{1-\alpha}]
   = \log p(x) - D_\alpha(q\,\|\,p(\cdot\mid x))` with :math:`D_\alpha` the Rényi divergence of
   order α (q on the left), from K particles per draw.
 - :func:`iwae_from_log_weights` evaluates the K-particle estimator on a pool of log weights that
@@ -29,9 +29,11 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
+from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
 
-__all__ = ["BoundEstimate", "iwae_bound", "renyi_bound", "iwae_from_log_weights", "log_weights"]
+__all__ = ["BoundEstimate", "GaussianQ", "gaussian_q", "iwae_bound", "renyi_bound",
+           "iwae_from_log_weights", "log_weights"]
 
 
 class BoundEstimate(NamedTuple):
@@ -55,6 +57,63 @@ class BoundEstimate(NamedTuple):
     per_draw: np.ndarray
     num_particles: int
     num_draws: int
+
+
+class GaussianQ(NamedTuple):
+    """A Gaussian q with the interface of :class:`vi_lib.flows.FlowFit` (see :func:`gaussian_q`)."""
+
+    mean: np.ndarray
+    scale_tril: np.ndarray
+
+    def sample(self, num_samples, seed):
+        """``num_samples`` draws ``mean + L ε``, ε ~ N(0, I) from ``numpy.random.default_rng(seed)``;
+        shape ``(num_samples, dim)``."""
+        num_samples = _check_count("num_samples", num_samples)
+        eps = np.random.default_rng(seed).standard_normal((num_samples, self.mean.size))
+        return self.mean + eps @ self.scale_tril.T
+
+    def log_prob(self, z):
+        """log N(z; mean, L Lᵀ) in nats for ``z`` of shape ``(n, dim)`` -> ``(n,)``, via a
+        triangular solve (no inverse)."""
+        z = np.asarray(z, dtype=np.float64)
+        d = self.mean.size
+        if z.ndim != 2 or z.shape[1] != d:
+            raise ValueError(f"z must have shape (n, dim) with dim = {d}, got shape {z.shape}")
+        u = solve_triangular(self.scale_tril, (z - self.mean).T, lower=True)
+        return (-0.5 * np.sum(u**2, axis=0) - np.sum(np.log(np.diag(self.scale_tril)))
+                - 0.5 * d * math.log(2 * math.pi))
+
+
+def gaussian_q(mean, scale_tril):
+    """A Gaussian q = N(mean, L Lᵀ) with ``sample(num_samples, seed)`` and ``log_prob(z)``.
+
+    Parameters
+    ----------
+    mean : array_like, shape (dim,)
+    scale_tril : array_like, shape (dim, dim)
+        Lower-triangular L with a positive diagonal (e.g. ``vi_lib.advi(...).scale_tril``).
+
+    Returns
+    -------
+    GaussianQ
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, L is not lower-triangular with a positive diagonal, or a value
+        is not finite.
+    """
+    mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
+    L = np.asarray(scale_tril, dtype=np.float64)
+    d = mean.size
+    if mean.ndim != 1 or L.shape != (d, d):
+        raise ValueError(f"need mean of shape (dim,) and scale_tril of shape (dim, dim), got "
+                         f"{mean.shape} and {L.shape}")
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(L))):
+        raise ValueError("mean and scale_tril must be finite")
+    if np.any(np.triu(L, 1) != 0) or np.any(np.diag(L) <= 0):
+        raise ValueError("scale_tril must be lower-triangular with a positive diagonal")
+    return GaussianQ(mean, L)
 
 
 def _check_count(name, value):
@@ -141,7 +200,7 @@ def iwae_from_log_weights(log_w, num_particles):
     ndarray, shape (num_draws,)
         For each row, the mean over its M / K disjoint blocks of
         :math:`\log \frac1K\sum_{k\in\text{block}} w_k` (log-sum-exp minus log K). Each value
-        has expectation :math:`\mathcal{L}_K` (Burda et al. 2016, eq. 8); averaging the blocks
+        has expectation :math:`\mathcal{L}_K` (Burda et al. 2016); averaging the blocks
         only lowers the variance. Using the same pool for several K gives paired estimates.
 
     Raises
@@ -197,7 +256,7 @@ def iwae_bound(log_joint, sample_q, log_q, num_particles, num_draws, seed):
     Each draw computes :math:`\log\frac1K\sum_k w_k = \operatorname{logsumexp}_k(\log w_k)
     - \log K`, whose expectation :math:`\mathcal{L}_K` satisfies
     :math:`\mathrm{ELBO} = \mathcal{L}_1 \le \mathcal{L}_K \le \mathcal{L}_{K+1} \le \log p(x)`
-    (Burda, Grosse & Salakhutdinov 2016, eq. 8 and Theorem 1). The inequalities hold for the
+    (Burda, Grosse & Salakhutdinov 2016, Theorem 1). The inequalities hold for the
     expectations; a single estimate can break them.
     """
     k = _check_count("num_particles", num_particles)
@@ -232,7 +291,7 @@ def renyi_bound(alpha, log_joint, sample_q, log_q, num_particles, num_draws, see
 
     Notes
     -----
-    Li & Turner (2016, eqs. 5 and 9) define
+    Li & Turner (2016) define
 
     .. math::
 
@@ -243,7 +302,7 @@ def renyi_bound(alpha, log_joint, sample_q, log_q, num_particles, num_draws, see
     its order (van Erven & Harremoës 2014, Theorem 3). Each draw computes the K-particle
     estimate :math:`\frac{1}{1-\alpha}\big(\operatorname{logsumexp}_k((1-\alpha)\log w_k)
     - \log K\big)`; for α < 1 its expectation lies below :math:`\mathcal{L}_\alpha` and rises
-    to it as K grows (Jensen's inequality; Li & Turner 2016, Theorem 2). With K = 1 every α
+    to it as K grows (Jensen's inequality; Li & Turner 2016 discuss this bias). With K = 1 every α
     gives the ELBO's estimator, so the order only matters for K > 1.
     """
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):

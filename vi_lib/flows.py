@@ -8,13 +8,13 @@ A flow pushes a base density through an invertible map: :math:`z = T(\varepsilon
     \log q(z) = \log \mathcal{N}(\varepsilon; 0, I) - \log\big|\det J_T(\varepsilon)\big|,
     \qquad \varepsilon = T^{-1}(z)
 
-(Rezende & Mohamed 2015, eq. 4; Papamakarios et al. 2021, eq. 2). The ELBO of such a q is
+(Rezende & Mohamed 2015; Papamakarios et al. 2021). The ELBO of such a q is
 :math:`\mathbb{E}_\varepsilon[\log p(x, T(\varepsilon)) - \log\mathcal{N}(\varepsilon; 0, I)
 + \log|\det J_T(\varepsilon)|]`.
 
 Two parts:
 
-- **Teaching code**: one affine coupling layer (Dinh, Sohl-Dickstein & Bengio 2017, eqs. 4–6),
+- **Teaching code**: one affine coupling layer (Dinh, Sohl-Dickstein & Bengio 2017),
   written out: :func:`affine_coupling`, :func:`affine_coupling_inverse`, and a stack of them,
   :func:`realnvp_init`, :func:`realnvp_forward`, :func:`realnvp_inverse`,
   :func:`realnvp_log_prob`. Pure functions of a parameter pytree.
@@ -78,7 +78,7 @@ def affine_coupling(params, z, flip=False):
         \qquad \log|\det J| = \textstyle\sum_j s_j(z_a),
 
     because the Jacobian is block-triangular with identity and :math:`\mathrm{diag}(e^{s})`
-    on its diagonal (Dinh et al. 2017, eqs. 4–6).
+    on its diagonal (Dinh et al. 2017).
 
     Parameters
     ----------
@@ -185,7 +185,7 @@ def realnvp_log_prob(layers, z):
     r"""log q(z) for q = T_# N(0, I), by the change of variables.
 
     :math:`\log q(z) = \log\mathcal{N}(T^{-1}(z); 0, I) - \log|\det J_T(T^{-1}(z))|`
-    (Rezende & Mohamed 2015, eq. 4). ``z`` has shape ``(..., dim)``; returns shape ``(...)``.
+    (Rezende & Mohamed 2015). ``z`` has shape ``(..., dim)``; returns shape ``(...)``.
     """
     eps = realnvp_inverse(layers, z)
     _, log_det = realnvp_forward(layers, eps)

@@ -4,10 +4,10 @@ Each target is a :class:`Target` whose ``log_density`` is JAX-traceable, vectori
 leading axes (``z`` of shape ``(..., dim)`` -> ``(...)``), and drops a constant that
 ``log_z`` gives back exactly: :math:`\int \exp(\text{log\_density}(z))\,dz = \exp(\text{log\_z})`.
 
-- :func:`banana` -- a twisted Gaussian (Haario, Saksman & Tamminen 2001, §3; the "banana" of
-  Haario et al. 1999), a Gaussian pushed through a volume-preserving map.
+- :func:`banana` -- a twisted Gaussian (in the style of the test
+  targets of Haario, Saksman & Tamminen 2001), a Gaussian pushed through a volume-preserving map.
 - :func:`gaussian_mixture_2d` -- two equally weighted isotropic Gaussians.
-- :func:`funnel` -- Neal's funnel (Neal 2003, §8).
+- :func:`funnel` -- Neal's funnel (Neal 2003).
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def banana(a=2.0, b=0.5):
     The map :math:`(x_1, x_2) \mapsto (x_1, x_2 + b(x_1^2 - a^2))` has unit Jacobian
     determinant, so the normaliser of
     :math:`\exp(-z_1^2/(2a^2) - (z_2 - b(z_1^2 - a^2))^2/2)` is that of the Gaussian,
-    :math:`Z = 2\pi a` (Haario, Saksman & Tamminen 2001, §3, with their :math:`100 \to a^2`).
+    :math:`Z = 2\pi a` (the twisted Gaussian of Haario, Saksman & Tamminen 2001 has
+    :math:`a^2 = 100`).
     """
     a, b = float(a), float(b)
     if not (a > 0 and math.isfinite(a) and math.isfinite(b)):
@@ -96,7 +97,7 @@ def funnel(dim=3, scale=3.0):
     ``z = (v, x_1, ...)``.
 
     The unnormalised density drops only :math:`(2\pi)^{\text{dim}/2}\,\text{scale}`:
-    :math:`\log Z = \tfrac{\text{dim}}{2}\log 2\pi + \log\text{scale}` (Neal 2003, §8 uses
+    :math:`\log Z = \tfrac{\text{dim}}{2}\log 2\pi + \log\text{scale}` (Neal 2003 uses
     dim = 10, scale = 3).
     """
     if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2:
