@@ -4,6 +4,7 @@ References are computed here with SciPy (Bernoulli and normal log densities), no
 functions under test.
 """
 
+import jax
 import numpy as np
 import pytest
 from scipy import stats
@@ -43,9 +44,9 @@ def test_log_weights_match_scipy_with_the_encoder_and_with_a_given_q(vae):
 def test_mean_log_weight_is_the_elbo_and_iwae_is_log_mean_weight(vae):
     params, x, rng = vae
     eps = rng.standard_normal((20_000, 3, 2))
-    log_w = np.asarray(neural.vae_log_weights(params, eps, x), dtype=float)
+    log_w = np.asarray(jax.jit(neural.vae_log_weights)(params, eps, x), dtype=float)
     # the closed-form-KL ELBO (vae_elbo) averaged over the same draws equals the MC ELBO in mean
-    elbo_closed = np.asarray(neural.vae_elbo(params, eps, x), dtype=float).mean(0)
+    elbo_closed = np.asarray(jax.jit(neural.vae_elbo)(params, eps, x), dtype=float).mean(0)
     se = log_w.std(0) / np.sqrt(len(log_w))
     assert np.all(np.abs(log_w.mean(0) - elbo_closed) < 4 * se + 1e-4)
     iw = np.asarray(neural.vae_iwae(params, eps[:50], x), dtype=float)
