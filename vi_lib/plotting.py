@@ -329,6 +329,45 @@ def plot_elbo_trace(ax, elbo, *, log_evidence=None, label="ELBO", role="q", smoo
     return ax
 
 
+def plot_mixture(ax, x, means, covs, weights, *, min_weight=0.01, n_std=2.0, role="q",
+                 data_label="data", label="components"):
+    """Data as points and the components of a 2-D Gaussian mixture as ellipses.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, 2)
+        Data, drawn as small points.
+    means : array_like, shape (K, 2)
+        Component means.
+    covs : array_like, shape (K, 2, 2)
+        Component covariances (symmetric positive definite).
+    weights : array_like, shape (K,)
+        Mixing weights; only components with weight above ``min_weight`` are drawn, with a
+        line width that grows with the weight (as in Bishop 2006, Fig. 10.6).
+    n_std : float
+        Size of each ellipse in standard deviations.
+
+    Returns
+    -------
+    int
+        The number of components drawn.
+    """
+    x = np.asarray(x, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    ax.scatter(x[:, 0], x[:, 1], s=6, color=COLORS["data"], alpha=0.5, label=data_label)
+    shown = 0
+    for mean, cov, w in zip(np.asarray(means, dtype=float), np.asarray(covs, dtype=float), weights):
+        if w > min_weight:
+            plot_gaussian_ellipse(ax, mean, cov, n_std=n_std, role=role, lw=0.8 + 3.0 * w,
+                                  label=label if shown == 0 else None)
+            shown += 1
+    ax.set_aspect("equal", adjustable="box")
+    return shown
+
+
+__all__ += ["plot_mixture"]
+
+
 # --- additions for chapter 12 (flows and bounds) -------------------------------------------
 
 def plot_samples(ax, z, *, role="q", label=None, max_points=2000, size=3, alpha=0.35):
