@@ -402,3 +402,44 @@ def plot_mean_sd_intervals(ax, labels, estimates, *, roles=None, xlabel="value")
     ax.set_xlabel(xlabel)
     ax.legend(fontsize=8)
     return ax
+
+
+# --- additions for chapter 12 (flows and bounds) -------------------------------------------
+
+def plot_samples(ax, z, *, role="q", label=None, max_points=2000, size=3, alpha=0.35):
+    """Scatter the first two coordinates of draws of q (at most ``max_points`` of them).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    z : array_like, shape (n, d), d >= 2
+    role : str
+        Key of :data:`COLORS`.
+    """
+    z = np.asarray(z, dtype=float)[:max_points]
+    color = COLORS.get(role, role)
+    return ax.scatter(z[:, 0], z[:, 1], s=size, color=color, alpha=alpha, linewidths=0,
+                      label=label)
+
+
+def plot_estimates(ax, x, estimate, std_error, *, role="q", label=None, n_se=2.0,
+                   reference=None, reference_label=r"$\log p(x)$", marker="o"):
+    """Monte Carlo estimates with ±``n_se`` standard-error bars, and an optional reference line.
+
+    Parameters
+    ----------
+    x, estimate, std_error : array_like, shape (n,)
+    reference : float, optional
+        Exact value drawn as a dashed line in the colour of ``p``.
+    """
+    color = COLORS.get(role, role)
+    ax.errorbar(x, estimate, yerr=n_se * np.asarray(std_error), color=color, marker=marker,
+                markersize=4, capsize=2, label=label)
+    if reference is not None:
+        ax.axhline(reference, color=COLORS["p"], linestyle="--", linewidth=1.2,
+                   label=reference_label)
+    ax.set_ylabel("nats")
+    return ax
+
+
+__all__ += ["plot_samples", "plot_estimates"]
