@@ -130,7 +130,10 @@ build-strict: setup cache-check execute
 # latexmk), from the same execution cache. Needs Debian's texlive-latex-extra
 # texlive-xetex texlive-fonts-extra latexmk xindy (.ci/run installs them).
 PDF := _build/latex/variational-inference.pdf
+# The LaTeX folder is rebuilt each time: latexmk does not rerun a failed run whose
+# sources did not change (a font installed since, say).
 pdf: setup cache-check execute
+	rm -rf _build/latex
 	$(JB) build . --builder pdflatex --quiet
 	@test -s $(PDF) && echo "The PDF is built: $(CURDIR)/$(PDF)"
 
