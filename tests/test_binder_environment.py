@@ -3,7 +3,8 @@
 repo2docker (what mybinder.org runs) reads ``binder/``: it installs
 ``binder/requirements.txt`` with pip into the Python of ``binder/runtime.txt``, then runs
 ``binder/postBuild`` from the repository root. The fixture below does the same in a fresh
-virtual environment, ``_build/binder-venv`` (rebuilt only when ``binder/``,
+virtual environment of the Python that runs the tests (in CI the machine's python3, 3.11, the
+version binder/runtime.txt names), ``_build/binder-venv`` (rebuilt only when ``binder/``,
 ``pyproject.toml`` or the Python changes, so a warm run costs nothing), and registers a
 kernel of it. Every chapter, student exercise notebook and appendix notebook then runs in
 that kernel under nbval, so a notebook that needs a package Binder lacks fails here.
@@ -17,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+from xml.etree import ElementTree
 
 import pytest
 
@@ -83,12 +85,29 @@ def test_binder_environment_has_vi_lib_and_no_book_stack(binder_env):
     assert stack == "[]", f"Binder would install the book/test stack: {stack}"
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_notebook_runs_in_binder_environment(binder_env, notebook):
+@pytest.fixture(scope="module")
+def binder_run(binder_env, tmp_path_factory):
+    """One nbval session over every notebook in the Binder kernel, two notebooks at a time
+    (pytest-xdist, one file per worker); {notebook path: [failure texts]}."""
+    report = tmp_path_factory.mktemp("binder") / "nbval.xml"
     env = {**os.environ, "JUPYTER_PATH": str(binder_env / "share" / "jupyter")}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "--nbval-lax", f"--nbval-kernel-name={KERNEL}", str(notebook.relative_to(ROOT))],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, (
-        f"{notebook.relative_to(ROOT)} fails in the Binder environment:\n{result.stdout[-4000:]}")
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadfile",
+         "--nbval-lax", f"--nbval-kernel-name={KERNEL}", "-o", "junit_family=xunit1",
+         f"--junitxml={report}", *(str(nb.relative_to(ROOT)) for nb in NOTEBOOKS)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    assert report.exists(), "the nbval run in the Binder environment wrote no report"
+    results = {}
+    for case in ElementTree.parse(report).iter("testcase"):
+        failures = [f"{case.get('name')}: {(el.get('message') or '')}\n{(el.text or '')[-3000:]}"
+                    for el in case if el.tag in ("failure", "error")]
+        results.setdefault(case.get("file"), []).extend(failures)
+    return results
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_runs_in_binder_environment(binder_run, notebook):
+    rel = str(notebook.relative_to(ROOT))
+    assert rel in binder_run, f"{rel} was not run in the Binder environment"
+    failures = binder_run[rel]
+    assert not failures, f"{rel} fails in the Binder environment:\n" + "\n".join(failures)
