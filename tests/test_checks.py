@@ -285,6 +285,75 @@ def elbo_logit_normal_quad(mu_q, sigma_q, heads, tails, a0, b0):
     return val
 
 
+# --- 04b Gaussian mixture (Bishop 2006, §10.2) -------------------------------------------
+def expected_log_pi(alpha):
+    return special.digamma(alpha) - special.digamma(alpha.sum())
+
+
+def expected_log_pi_loop(alpha):
+    total = special.digamma(float(np.sum(alpha)))
+    return [float(special.digamma(a)) - total for a in alpha]
+
+
+def gmm_resp(x, alpha, beta, m, W, nu):
+    d = x.shape[1]
+    e_log_pi = special.digamma(alpha) - special.digamma(alpha.sum())
+    e_logdet = (special.digamma(0.5 * (nu[:, None] + 1 - np.arange(1, d + 1))).sum(1)
+                + d * np.log(2) + np.linalg.slogdet(W)[1])
+    diff = x[:, None, :] - m[None]
+    maha = np.einsum("nki,kij,nkj->nk", diff, W, diff)
+    log_rho = e_log_pi + 0.5 * e_logdet - 0.5 * d * np.log(2 * np.pi) - 0.5 * (d / beta + nu * maha)
+    return np.exp(log_rho - special.logsumexp(log_rho, axis=1, keepdims=True))
+
+
+def gmm_resp_loop(x, alpha, beta, m, W, nu):
+    # one data point and one component at a time, max-shift instead of logsumexp
+    n, d = x.shape
+    k = alpha.size
+    out = np.empty((n, k))
+    for i in range(n):
+        lr = np.empty(k)
+        for j in range(k):
+            e_logdet = sum(special.digamma((nu[j] + 1 - t) / 2) for t in range(1, d + 1))
+            e_logdet += d * math.log(2) + math.log(np.linalg.det(W[j]))
+            diff = x[i] - m[j]
+            e_quad = d / beta[j] + nu[j] * diff @ W[j] @ diff
+            lr[j] = (special.digamma(alpha[j]) - special.digamma(alpha.sum()) + 0.5 * e_logdet
+                     - 0.5 * d * math.log(2 * math.pi) - 0.5 * e_quad)
+        w = np.exp(lr - lr.max())
+        out[i] = w / w.sum()
+    return out
+
+
+def gmm_resp_naive(x, alpha, beta, m, W, nu):
+    # the textbook softmax, without the log-sum-exp shift
+    d = x.shape[1]
+    e_log_pi = special.digamma(alpha) - special.digamma(alpha.sum())
+    e_logdet = (special.digamma(0.5 * (nu[:, None] + 1 - np.arange(1, d + 1))).sum(1)
+                + d * np.log(2) + np.linalg.slogdet(W)[1])
+    diff = x[:, None, :] - m[None]
+    maha = np.einsum("nki,kij,nkj->nk", diff, W, diff)
+    rho = np.exp(e_log_pi + 0.5 * e_logdet - 0.5 * d * np.log(2 * np.pi) - 0.5 * (d / beta + nu * maha))
+    return rho / rho.sum(axis=1, keepdims=True)
+
+
+def gmm_resp_slip(**slip):
+    from vi_lib.checks.gmm import _log_rho_variant
+
+    def fn(x, alpha, beta, m, W, nu):
+        lr = _log_rho_variant(x, alpha, beta, m, W, nu, **slip)
+        return np.exp(lr - special.logsumexp(lr, axis=1, keepdims=True))
+    return fn
+
+
+def dirichlet_update(resp, alpha0):
+    return alpha0 + resp.sum(axis=0)
+
+
+def dirichlet_update_loop(resp, alpha0):
+    return [alpha0 + sum(row[k] for row in resp) for k in range(resp.shape[1])]
+
+
 CORRECT = {
     "check_coin_posterior": [coin_posterior, coin_posterior_list],
     "check_coin_log_evidence": [coin_log_evidence, coin_log_evidence_gammaln,
@@ -306,6 +375,9 @@ CORRECT = {
     "check_mean_field_blr_variances": [mf_blr_variances, mf_blr_variances_colsum],
     "check_vae_kl": [vae_kl, vae_kl_rows],
     "check_elbo_logit_normal": [elbo_logit_normal, elbo_logit_normal_quad],
+    "check_expected_log_pi": [expected_log_pi, expected_log_pi_loop],
+    "check_gmm_responsibilities": [gmm_resp, gmm_resp_loop],
+    "check_dirichlet_update": [dirichlet_update, dirichlet_update_loop],
 }
 
 
@@ -547,6 +619,32 @@ WRONG = {
         (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, t, h, a0, b0), "swapped"),
         (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, h, t, a0, b0) + 0.01 * m, "wrong value"),
         (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, a0, b0, h, t), "wrong order"),
+    ],
+    "check_expected_log_pi": [
+        (lambda a: np.log(a / a.sum()), "not log E[π_k]"),
+        (lambda a: special.digamma(a), "-ψ(Σ_j α_j) is missing"),
+        (lambda a: special.digamma(a) - np.log(a.sum()), "not log(Σ_j α_j)"),
+        (lambda a: special.digamma(a) - special.digamma(a).sum(), "not the sum of the ψ"),
+        (lambda a: special.digamma(a) - special.digamma(a.sum()) + 0.01, "wrong value"),
+    ],
+    "check_gmm_responsibilities": [
+        (gmm_resp_naive, "naive softmax"),
+        (gmm_resp_slip(log_pi="log_mean"), "needs the digamma function"),
+        (gmm_resp_slip(logdet_digamma=False), "digamma sum"),
+        (gmm_resp_slip(logdet_W=False), "log|W_k| is missing"),
+        (gmm_resp_slip(d_over_beta=False), "d / β_k"),
+        (gmm_resp_slip(nu_factor=False), "factor ν_k is missing"),
+        (gmm_resp_slip(inverse_W=True), "W_k⁻¹"),
+        (gmm_resp_slip(half=False), "factor 1/2"),
+        (lambda *c: np.log(gmm_resp(*c)), "wrong value"),
+        (lambda *c: gmm_resp(*c)[:, :1], "wrong shape"),
+    ],
+    "check_dirichlet_update": [
+        (lambda r, a0: r.sum(axis=0), "α0 is missing"),
+        (lambda r, a0: a0 - 1 + r.sum(axis=0), "natural parameter"),
+        (lambda r, a0: a0 + r.sum(axis=1), "over the data points"),
+        (lambda r, a0: a0 + r.mean(axis=0), "not a mean"),
+        (lambda r, a0: (a0 + r.sum(axis=0))[::-1], "wrong value"),
     ],
 }
 

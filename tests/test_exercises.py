@@ -72,7 +72,7 @@ def _task_functions(nb):
 
 
 def test_there_are_seven_exercise_notebooks():
-    assert len(SOLUTIONS) == 7
+    assert len(SOLUTIONS) == 8
     assert [maker.student_path(p) for p in SOLUTIONS] == STUDENTS
 
 

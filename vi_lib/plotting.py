@@ -21,6 +21,8 @@ __all__ = [
     "plot_densities",
     "plot_contours",
     "plot_gaussian_ellipse",
+    "plot_gaussian_ellipses",
+    "gaussian_ellipse_points",
     "plot_elbo_trace",
 ]
 
@@ -124,8 +126,8 @@ def plot_densities(ax, x, p=None, q=None, *, p_label="$p$", q_label="$q$", xlabe
     return ax
 
 
-def plot_contours(ax, log_density, xlim, ylim, *, n=200, levels=6, role="p", label=None,
-                  xlabel="$z_1$", ylabel="$z_2$", **kwargs):
+def plot_contours(ax, log_density, xlim, ylim, *, n=200, levels=6, radii=None, role="p",
+                  label=None, xlabel="$z_1$", ylabel="$z_2$", **kwargs):
     """Contours of a 2-D (possibly unnormalised) log-density on a grid.
 
     Parameters
@@ -138,14 +140,30 @@ def plot_contours(ax, log_density, xlim, ylim, *, n=200, levels=6, role="p", lab
     n : int
         Grid points per axis.
     levels : int
-        Number of contour levels, placed at fractions of the maximum density.
+        Number of contour levels, evenly spaced between 5 % and 95 % of the largest
+        density on the grid. Ignored when ``radii`` is given.
+    radii : sequence of float, optional
+        Draw instead the level sets where the density equals ``exp(-r²/2)`` times its
+        largest value on the grid, one per ``r`` (each ``r > 0``). For a Gaussian whose
+        mode lies on the grid these are its Mahalanobis-radius-``r`` ellipses (up to the
+        grid's resolution), so a non-Gaussian density drawn this way can be compared
+        with :func:`plot_gaussian_ellipses` at the same ``radii``.
+
+    Raises
+    ------
+    ValueError
+        If a radius is not finite and positive.
     """
     xs = np.linspace(*xlim, n)
     ys = np.linspace(*ylim, n)
     xx, yy = np.meshgrid(xs, ys)
     logd = np.asarray(log_density(np.stack([xx, yy], axis=-1)))
     dens = np.exp(logd - np.max(logd))
-    lv = np.linspace(0.05, 0.95, levels)
+    if radii is None:
+        lv = np.linspace(0.05, 0.95, levels)
+    else:
+        r = _check_radii(radii)
+        lv = np.sort(np.exp(-0.5 * r**2))  # contour levels must increase
     color = kwargs.pop("colors", COLORS.get(role, role))
     cs = ax.contour(xx, yy, dens, levels=lv, colors=color, **kwargs)
     if label is not None:
@@ -173,6 +191,111 @@ def plot_gaussian_ellipse(ax, mean, cov, *, n_std=2.0, role="q", label=None, **k
     color = kwargs.pop("color", COLORS.get(role, role))
     (line,) = ax.plot(pts[0], pts[1], color=color, label=label, **kwargs)
     return line
+
+
+def _check_radii(radii):
+    r = np.atleast_1d(np.asarray(radii, dtype=float))
+    if r.ndim != 1 or r.size == 0 or not np.all(np.isfinite(r)) or np.any(r <= 0):
+        raise ValueError(f"radii must be a non-empty sequence of finite numbers > 0, got {radii!r}")
+    return r
+
+
+def gaussian_ellipse_points(mean, cov, radius=1.0, *, n=200):
+    """Points on the Mahalanobis-radius ellipse of a 2-D Gaussian.
+
+    The ellipse is the set ``{z : (z - mean)ᵀ cov⁻¹ (z - mean) = radius²}``, traced as
+    ``z = mean + radius · L u`` with ``L`` the lower Cholesky factor of ``cov``
+    (``cov = L Lᵀ``) and ``u`` running over the unit circle: then
+    ``(z - mean)ᵀ cov⁻¹ (z - mean) = radius² uᵀ Lᵀ (L Lᵀ)⁻¹ L u = radius²``.
+
+    Parameters
+    ----------
+    mean : array_like, shape (2,)
+    cov : array_like, shape (2, 2)
+        Symmetric positive-definite covariance.
+    radius : float
+        Mahalanobis radius ``r > 0``. A radius-``r`` ellipse of a 2-D Gaussian holds
+        probability ``1 - exp(-r²/2)`` (the squared radius is χ² with two degrees of
+        freedom): 39.3 % for ``r = 1``, 86.5 % for ``r = 2``.
+    n : int
+        Number of points (the first and the last coincide, closing the curve).
+
+    Returns
+    -------
+    ndarray, shape (n, 2)
+
+    Raises
+    ------
+    ValueError
+        If ``mean`` or ``cov`` has the wrong shape or non-finite entries, ``cov`` is not
+        symmetric (to 1e-10 relative) or not positive definite, or ``radius`` is not
+        finite and positive.
+    """
+    mean = np.asarray(mean, dtype=float)
+    cov = np.asarray(cov, dtype=float)
+    if mean.shape != (2,) or not np.all(np.isfinite(mean)):
+        raise ValueError(f"mean must be a finite array of shape (2,), got {mean!r}")
+    if cov.shape != (2, 2) or not np.all(np.isfinite(cov)):
+        raise ValueError(f"cov must be a finite array of shape (2, 2), got {cov!r}")
+    if abs(cov[0, 1] - cov[1, 0]) > 1e-10 * np.max(np.abs(cov)):
+        raise ValueError(f"cov must be symmetric, got {cov!r}")
+    try:
+        chol = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"cov must be positive definite, got {cov!r}") from None
+    (r,) = _check_radii(radius)
+    t = np.linspace(0.0, 2.0 * np.pi, n)
+    circle = np.stack([np.cos(t), np.sin(t)], axis=-1)
+    return mean + r * circle @ chol.T
+
+
+def plot_gaussian_ellipses(ax, mean, cov, radii=(1.0, 2.0), *, role="q", label=None, n=200,
+                           **kwargs):
+    """A 2-D Gaussian's ellipses at given Mahalanobis radii, in the colour of its role.
+
+    Drawing p and q with the same ``radii`` compares like with like: each curve is
+    ``{z : (z - mean)ᵀ cov⁻¹ (z - mean) = r²}`` (see :func:`gaussian_ellipse_points`),
+    whereas density contours at fractions of each density's maximum (as
+    :func:`plot_contours` draws by default) are not Mahalanobis levels.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    mean : array_like, shape (2,)
+    cov : array_like, shape (2, 2)
+        Symmetric positive-definite covariance.
+    radii : sequence of float
+        Mahalanobis radii, each ``> 0`` (default 1 and 2: 39.3 % and 86.5 % of the mass).
+    role : str
+        Key of :data:`COLORS`; ``"p"`` is drawn dashed unless ``linestyle`` is given.
+    label : str, optional
+        Legend label, attached to the first ellipse only.
+    n : int
+        Points per ellipse.
+    **kwargs
+        Passed to ``ax.plot`` (``color``, ``linestyle``, ``lw`` ...).
+
+    Returns
+    -------
+    list of matplotlib.lines.Line2D
+        One line per radius, in the order of ``radii``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`gaussian_ellipse_points` (shapes, symmetry, positive definiteness,
+        radii).
+    """
+    r = _check_radii(radii)
+    pts = [gaussian_ellipse_points(mean, cov, ri, n=n) for ri in r]
+    color = kwargs.pop("color", COLORS.get(role, role))
+    ls = kwargs.pop("linestyle", kwargs.pop("ls", "--" if role == "p" else "-"))
+    lines = []
+    for i, pt in enumerate(pts):
+        (line,) = ax.plot(pt[:, 0], pt[:, 1], color=color, linestyle=ls,
+                          label=label if i == 0 else None, **kwargs)
+        lines.append(line)
+    return lines
 
 
 def plot_elbo_trace(ax, elbo, *, log_evidence=None, label="ELBO", role="q", smooth=None):
@@ -204,3 +327,42 @@ def plot_elbo_trace(ax, elbo, *, log_evidence=None, label="ELBO", role="q", smoo
     ax.set_ylabel("nats")
     ax.legend()
     return ax
+
+
+def plot_mixture(ax, x, means, covs, weights, *, min_weight=0.01, n_std=2.0, role="q",
+                 data_label="data", label="components"):
+    """Data as points and the components of a 2-D Gaussian mixture as ellipses.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, 2)
+        Data, drawn as small points.
+    means : array_like, shape (K, 2)
+        Component means.
+    covs : array_like, shape (K, 2, 2)
+        Component covariances (symmetric positive definite).
+    weights : array_like, shape (K,)
+        Mixing weights; only components with weight above ``min_weight`` are drawn, with a
+        line width that grows with the weight (as in Bishop 2006, Fig. 10.6).
+    n_std : float
+        Size of each ellipse in standard deviations.
+
+    Returns
+    -------
+    int
+        The number of components drawn.
+    """
+    x = np.asarray(x, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    ax.scatter(x[:, 0], x[:, 1], s=6, color=COLORS["data"], alpha=0.5, label=data_label)
+    shown = 0
+    for mean, cov, w in zip(np.asarray(means, dtype=float), np.asarray(covs, dtype=float), weights):
+        if w > min_weight:
+            plot_gaussian_ellipse(ax, mean, cov, n_std=n_std, role=role, lw=0.8 + 3.0 * w,
+                                  label=label if shown == 0 else None)
+            shown += 1
+    ax.set_aspect("equal", adjustable="box")
+    return shown
+
+
+__all__ += ["plot_mixture"]

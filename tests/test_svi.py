@@ -1,0 +1,236 @@
+"""vi_lib.svi: step sizes, the minibatch estimator, minibatch ADVI and SVI for the mixture."""
+
+import itertools
+import tracemalloc
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from vi_lib import svi
+
+jax.config.update("jax_enable_x64", True)   # as vi_lib's JAX code does on first use
+
+
+# ---------------------------------------------------------------- Robbins–Monro steps
+def test_step_sizes_follow_the_formula():
+    # tau = 1, kappa = 1: rho_t = 1 / (t + 1) = 1/2, 1/3, 1/4, ...
+    np.testing.assert_allclose(svi.step_sizes(4, tau=1.0, kappa=1.0), [1 / 2, 1 / 3, 1 / 4, 1 / 5])
+    # tau = 0 gives rho_1 = 1 whatever kappa
+    assert svi.step_sizes(3, tau=0.0, kappa=0.6)[0] == 1.0
+    np.testing.assert_allclose(svi.step_sizes(2, tau=3.0, kappa=0.75), [4 ** -0.75, 5 ** -0.75])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"kappa": 0.5}, "kappa must be in"), ({"kappa": 1.01}, "kappa must be in"),
+    ({"tau": -0.1}, "tau must be"), ({"tau": float("nan")}, "tau must be"),
+])
+def test_step_sizes_reject_bad_schedules(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        svi.step_sizes(10, **kwargs)
+
+
+# ---------------------------------------------------------------- the minibatch estimator
+def test_minibatch_log_joint_is_unbiased_over_all_batches():
+    # N = 4 rows, B = 2 drawn with replacement: the 16 ordered batches are equally likely,
+    # so their average must equal the full-data log joint exactly.
+    x = np.array([[0.3], [-1.2], [2.0], [0.7]])
+    log_prior = lambda z: -0.5 * jnp.sum(z ** 2)  # noqa: E731
+    log_lik = lambda z, row: -0.5 * (row[0] - z[0]) ** 2 - 0.1 * z[0] * row[0]  # noqa: E731
+    z = jnp.array([0.4])
+    full = float(log_prior(z) + sum(log_lik(z, row) for row in x))
+    estimates = [float(svi.minibatch_log_joint(log_prior, log_lik, x[list(b)], 4)(z))
+                 for b in itertools.product(range(4), repeat=2)]
+    assert np.mean(estimates) == pytest.approx(full, rel=1e-12)
+    assert np.std(estimates) > 0.1          # the estimator is noisy, not the full sum
+
+
+def test_minibatch_indices_cost_does_not_depend_on_n():
+    rng = np.random.default_rng(0)
+    idx = svi.minibatch_indices(rng, 10 ** 12, 50)   # a permutation of 1e12 would not fit
+    assert idx.shape == (50,) and np.all(np.diff(idx) >= 0) and idx.max() < 10 ** 12
+
+
+# ---------------------------------------------------------------- minibatch ADVI
+def _gaussian_mean_problem(n, seed=1):
+    """x_i ~ N(z, 1), z ~ N(0, 1): posterior N(Σx / (n + 1), 1 / (n + 1)) (conjugacy)."""
+    rng = np.random.default_rng(seed)
+    data = np.column_stack([rng.normal(1.0, 1.0, n), np.zeros(n)])
+    post_mean = data[:, 0].sum() / (n + 1)
+    post_sd = 1 / np.sqrt(n + 1)
+    return data, post_mean, post_sd
+
+
+def _log_prior(z):
+    return -0.5 * jnp.sum(z ** 2)
+
+
+def _log_lik(z, row):
+    return -0.5 * (row[0] - z[0]) ** 2
+
+
+def test_advi_minibatch_finds_the_conjugate_posterior():
+    data, post_mean, post_sd = _gaussian_mean_problem(20_000)
+    fit = svi.advi_minibatch(_log_prior, _log_lik, data, 1, batch_size=200, num_steps=8000,
+                             seed=0)
+    assert abs(fit.mean[0] - post_mean) < 3 * post_sd
+    assert 0.7 < fit.sigma[0] / post_sd < 1.5
+
+
+def test_advi_minibatch_reads_a_memmap_like_an_array(tmp_path):
+    data, _, _ = _gaussian_mean_problem(5_000)
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="w+", shape=data.shape)
+    mm[:] = data
+    mm.flush()
+    ro = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="r", shape=data.shape)
+    a = svi.advi_minibatch(_log_prior, _log_lik, data, 1, batch_size=50, num_steps=200)
+    b = svi.advi_minibatch(_log_prior, _log_lik, ro, 1, batch_size=50, num_steps=200)
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_array_equal(a.elbo, b.elbo)
+
+
+def test_advi_minibatch_memory_does_not_grow_with_n(tmp_path):
+    peaks = []
+    for n in (10_000, 1_000_000):
+        mm = np.memmap(tmp_path / f"x{n}.dat", dtype=np.float64, mode="w+", shape=(n, 2))
+        mm[:, 0] = 1.0
+        mm.flush()
+        del mm
+        ro = np.memmap(tmp_path / f"x{n}.dat", dtype=np.float64, mode="r", shape=(n, 2))
+        tracemalloc.start()
+        svi.advi_minibatch(_log_prior, _log_lik, ro, 1, batch_size=100, num_steps=50)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    # 100x more data on disk; the in-memory peak is the same up to noise (not 100x).
+    assert peaks[1] < 1.5 * peaks[0] + 100_000, peaks
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"batch_size": 0}, "batch_size must be an integer in"),
+    ({"batch_size": 101}, "batch_size must be an integer in"),
+    ({"batch_size": 2.5}, "batch_size must be an integer in"),
+    ({"batch_size": 10, "estimator": "score"}, "estimator must be one of"),
+    ({"batch_size": 10, "family": "diag"}, "family must be one of"),
+])
+def test_advi_minibatch_rejects_bad_arguments(kwargs, match):
+    data = np.zeros((100, 2))
+    with pytest.raises(ValueError, match=match):
+        svi.advi_minibatch(_log_prior, _log_lik, data, 1, num_steps=5, **kwargs)
+
+
+def test_advi_minibatch_rejects_data_without_two_dimensions():
+    with pytest.raises(ValueError, match="data must be a 2-D array-like"):
+        svi.advi_minibatch(_log_prior, _log_lik, np.zeros(10), 1, batch_size=2, num_steps=5)
+
+
+def test_advi_minibatch_reports_a_non_finite_elbo():
+    bad_lik = lambda z, row: jnp.log(row[0] - 1.0) + 0.0 * z[0]  # noqa: E731  log of a negative
+    with pytest.raises(ValueError, match="ELBO estimate is nan at step 1"):
+        svi.advi_minibatch(_log_prior, bad_lik, np.zeros((10, 2)), 1, batch_size=2, num_steps=5)
+
+
+# ---------------------------------------------------------------- SVI for the mixture
+from vi_lib.cavi import (cavi_gmm, elbo_gmm, gmm_global_update, gmm_local_update,  # noqa: E402
+                         gmm_natural_params, gmm_suff_stats)
+
+PRIOR = dict(alpha0=1e-2, beta0=1.0, m0=np.zeros(2), nu0=3.0, W0=np.eye(2))
+MEANS = np.array([[-4.0, 0.0], [0.0, 4.0], [4.0, 0.0], [0.0, -4.0], [0.0, 0.0]])
+
+
+def _mixture_data(n, seed=0, sd=0.7):
+    rng = np.random.default_rng(seed)
+    return MEANS[rng.integers(0, 5, n)] + sd * rng.standard_normal((n, 2))
+
+
+def test_intermediate_factors_on_the_full_data_are_the_cavi_update():
+    # λ̂ with scale 1 on all N rows must be the batch CAVI global step (Bishop 10.58-10.63),
+    # computed here through vi_lib.cavi's own functions and compared as natural parameters.
+    from vi_lib.cavi import gmm as g
+    x = _mixture_data(500)
+    rng = np.random.default_rng(3)
+    resp = rng.dirichlet(np.ones(5), size=500)
+    cavi = gmm_global_update(*gmm_suff_stats(x, resp), **PRIOR)
+    ours = svi._from_natural(svi._intermediate(x, resp, 1.0, g._check_prior(2, **PRIOR)))
+    W = ours[3] @ np.swapaxes(ours[3], 1, 2)
+    for a, b in zip(gmm_natural_params(*cavi), gmm_natural_params(ours[0], ours[1], ours[2], W, ours[4])):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_svi_gmm_reaches_the_batch_optimum():
+    x = _mixture_data(20_000)
+    fit = svi.svi_gmm(x, 5, batch_size=200, num_steps=300, seed=1, **PRIOR)  # 3 passes
+    start = svi.svi_gmm_init(x[:200], 5, n_data=len(x), seed=0, **PRIOR)
+    batch = cavi_gmm(x, 5, resp_init=gmm_local_update(x, *start).resp, **PRIOR)
+    gap = (batch.elbo[-1] - elbo_gmm(x, fit.alpha, fit.beta, fit.m, fit.W, fit.nu, **PRIOR)) / len(x)
+    assert abs(gap) < 1e-3, gap
+    assert fit.resp is None and fit.elbo.shape == (300,)
+
+
+def test_svi_gmm_first_step_with_tau_zero_takes_the_intermediate_factors():
+    # rho_1 = (1 + 0)^(-kappa) = 1: after one step the factors are λ̂ of that batch alone.
+    x = _mixture_data(1_000)
+    start = svi.svi_gmm_init(x[:100], 5, n_data=1_000, seed=0, **PRIOR)
+    fit = svi.svi_gmm(x, 5, batch_size=100, num_steps=1, tau=0.0, seed=7, init=start, **PRIOR)
+    batch = x[svi.minibatch_indices(np.random.default_rng(7), 1_000, 100)]
+    resp = gmm_local_update(batch, *start).resp
+    stats = gmm_suff_stats(batch, resp)
+    expected = gmm_global_update(stats.nk * 10.0, stats.xbar, stats.S, **PRIOR)
+    for name in ("alpha", "beta", "m", "W", "nu"):
+        np.testing.assert_allclose(getattr(fit, name), getattr(expected, name), rtol=1e-9)
+
+
+def test_svi_gmm_reads_a_memmap(tmp_path):
+    x = _mixture_data(2_000)
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="w+", shape=x.shape)
+    mm[:] = x
+    mm.flush()
+    ro = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="r", shape=x.shape)
+    a = svi.svi_gmm(x, 5, batch_size=50, num_steps=20, **PRIOR)
+    b = svi.svi_gmm(ro, 5, batch_size=50, num_steps=20, **PRIOR)
+    np.testing.assert_array_equal(a.m, b.m)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"kappa": 0.5}, "kappa must be in"), ({"kappa": 1.2}, "kappa must be in"),
+    ({"tau": -1.0}, "tau must be"), ({"batch_size": 0}, "batch_size must be an integer in"),
+    ({"batch_size": 101}, "batch_size must be an integer in"),
+    ({"batch_size": 3}, r"n_components \(5\) must be <= batch_size"),
+    ({"alpha0": 0.0}, "alpha0 must be > 0"), ({"init": "kmeans"}, "init must be"),
+])
+def test_svi_gmm_rejects_bad_arguments(kwargs, match):
+    args = dict(PRIOR, batch_size=10, num_steps=3)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        svi.svi_gmm(_mixture_data(100), 5, **args)
+
+
+def test_svi_gmm_names_nan_in_a_minibatch():
+    x = _mixture_data(100)
+    x[:, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        svi.svi_gmm(x, 2, batch_size=10, num_steps=3, **PRIOR)
+
+
+def test_map_reduce_over_chunks_is_one_cavi_iteration():
+    # Sums over 4 chunks, added, then the global step == vi_lib.cavi's local + global step
+    # on all rows at once (Bishop 10.46-10.63 through gmm_local_update / gmm_suff_stats).
+    x = _mixture_data(4_000)
+    start = svi.svi_gmm_init(x[:200], 5, n_data=len(x), seed=0, **PRIOR)
+    total = svi.gmm_sums(x[:1000], *start)
+    for c in range(1, 4):
+        total = svi.add_sums(total, svi.gmm_sums(x[1000 * c:1000 * (c + 1)], *start))
+    ours = svi.gmm_global_from_sums(total, **PRIOR)
+    resp = gmm_local_update(x, *start).resp
+    ref = gmm_global_update(*gmm_suff_stats(x, resp), **PRIOR)
+    for name in ("alpha", "beta", "m", "W", "nu"):
+        np.testing.assert_allclose(getattr(ours, name), getattr(ref, name), rtol=1e-10)
+    assert total.n == 4_000
+
+
+def test_synthetic_chunks_do_not_depend_on_order():
+    kw = dict(weights=[0.3, 0.7], means=[[0.0, 0.0], [3.0, 3.0]], covs=[np.eye(2)] * 2, seed=5)
+    a = svi.synthetic_gmm_chunk(2, 100, **kw)
+    svi.synthetic_gmm_chunk(0, 100, **kw)
+    np.testing.assert_array_equal(a, svi.synthetic_gmm_chunk(2, 100, **kw))
+    assert not np.array_equal(a, svi.synthetic_gmm_chunk(1, 100, **kw))
