@@ -1,8 +1,10 @@
 # Two commands for readers and instructors:
 #   make book   build the HTML book into _build/html (executes every notebook)
-#   make test   run the whole test suite (unit + property tests, nbval over every
-#               notebook, the strict book build, browser tests)
-# Both create .venv/ first when it is missing or older than the requirements.
+#   make test   run the whole test suite (unit + property tests, the strict book
+#               build, the PDF, nbval over every notebook in the Binder environment,
+#               browser tests)
+# Both create .venv/ first when it is missing or older than the lock file.
+# Choose the Python that creates .venv with PYTHON=, e.g. `make book PYTHON=python3.13`.
 
 SHELL      := /bin/bash
 PYTHON     ?= python3
@@ -15,13 +17,21 @@ STAMP      := $(VENV)/.installed
 MATHJAX_JS := _mathjax/mathjax/tex-mml-chtml.js
 LIB_HASH   := _build/.vi_lib_hash
 STRICT     := -W -n --keep-going
+# The oldest Python the lock is resolved for (uv --python-version below).
+MIN_PY     := 3.11
+# uv resolves one set of pins for every Python from MIN_PY on (--universal), with the
+# fewest different versions of a package (one set here: tests/test_environment.py).
+UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --fork-strategy fewest \
+              --python-version $(MIN_PY) --no-emit-index-url --custom-compile-command "make lock"
 
-.PHONY: book test setup clean lock build-strict cache-check execute browser
+.PHONY: book test setup clean lock lock-upgrade notebooks build-strict cache-check execute browser pdf
 
 setup: $(STAMP) $(MATHJAX_JS)
 
 # The virtual environment: exact versions from the lock file, then vi_lib itself.
+# A Python older than MIN_PY is refused in one line, before anything is created.
 $(STAMP): $(LOCK) pyproject.toml
+	@test -x $(PY) || $(PYTHON) -c 'import sys; v = tuple(int(x) for x in "$(MIN_PY)".split(".")); sys.exit(0 if sys.version_info[:2] >= v else "make: Python $(MIN_PY) or newer is needed, but $(PYTHON) is Python %s; choose another with make PYTHON=/path/to/python3.12" % sys.version.split()[0])'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r $(LOCK)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -40,23 +50,40 @@ $(MATHJAX_JS): package.json package-lock.json
 
 # The execution cache is keyed on each notebook alone: a change in vi_lib/ (any
 # .py file, subpackages included), pyproject.toml or the pinned requirements must
-# clear it, or the book would show outputs of the old library.
-cache-check:
-	@mkdir -p _build
-	@new=$$(find vi_lib -name '*.py' -not -path '*/__pycache__/*' | LC_ALL=C sort \
-	        | xargs sha256sum pyproject.toml $(LOCK) | sha256sum | cut -c1-16); \
-	 old=$$(cat $(LIB_HASH) 2>/dev/null); \
-	 if [ "$$new" != "$$old" ]; then \
-	   [ -z "$$old" ] || echo "vi_lib changed: clearing the execution cache"; \
-	   rm -rf _build/.jupyter_cache _build/html _build/.doctrees _build/jupyter_execute; \
-	   mkdir -p _build; echo "$$new" > $(LIB_HASH); \
-	 fi
+# clear it, or the book would show outputs of the old library. The key is computed
+# in Python: any error stops make instead of comparing two empty hashes.
+define CACHECHECK
+import hashlib, pathlib, shutil
+files = sorted(p for p in pathlib.Path("vi_lib").rglob("*.py") if "__pycache__" not in p.parts)
+digest = hashlib.sha256()
+for path in [*files, pathlib.Path("pyproject.toml"), pathlib.Path("$(LOCK)")]:
+    digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+new, stamp = digest.hexdigest()[:16], pathlib.Path("$(LIB_HASH)")
+old = stamp.read_text().strip() if stamp.exists() else ""
+if new != old:
+    if old:
+        print("vi_lib changed: clearing the execution cache")
+    for d in ("_build/.jupyter_cache", "_build/html", "_build/latex", "_build/.doctrees", "_build/jupyter_execute"):
+        shutil.rmtree(d, ignore_errors=True)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(new + "\n")
+endef
+export CACHECHECK
+
+cache-check: setup
+	@$(PY) -c "$$CACHECHECK"
 
 # Jupyter Book executes notebooks one after the other. This step first runs the
 # book's notebooks that are not in the execution cache yet in parallel (one
-# process per core, jupyter-cache's own executor) into the same cache, so that
-# the build below finds them there. A notebook that fails here is simply not
-# cached: the build then runs it again and reports the error itself.
+# process per core, jupyter-cache's local-parallel executor) into the same cache,
+# so that the build below finds them there. A notebook that fails here is simply
+# not cached: the build then runs it again and reports the error itself.
+# Why not jupyter-cache's own command line (`jcache notebook add` + `jcache project
+# execute -e local-parallel`)? It cannot read _toc.yml or execute.exclude_patterns,
+# so the list of the book's notebooks has to be computed here anyway, and
+# `jcache project execute` runs every outdated notebook of the cache's project,
+# including ones that were added once and have since left the book; this snippet
+# passes exactly the book's notebooks (filter_uris) and the book's timeout.
 define PREEXECUTE
 import fnmatch, pathlib, yaml
 from jupyter_cache import get_cache
@@ -93,23 +120,54 @@ book: setup cache-check execute
 	@echo ""
 	@echo "The book is built. Open: $(CURDIR)/_build/html/index.html"
 
+# --all re-reads every page (Sphinx's fresh environment), so a warning on a page
+# that `make book` already built is reported again; outputs come from the
+# execution cache, nothing re-executes.
 build-strict: setup cache-check execute
-	$(JB) build . $(STRICT)
+	$(JB) build . --all $(STRICT)
 
-# make test: the strict book build first (it executes every chapter and fails
-# on any warning or broken reference), then every test in one pytest run:
-# unit and property tests, nbval over every notebook, browser tests on the
-# built HTML. Notebooks are spread over cores one file per worker.
-test: build-strict
+# The whole course as one PDF (Jupyter Book's pdflatex builder: xelatex through
+# latexmk), from the same execution cache. Needs Debian's texlive-latex-extra
+# texlive-xetex texlive-fonts-extra latexmk xindy (.ci/run installs them).
+PDF := _build/latex/variational-inference.pdf
+# The LaTeX folder is rebuilt each time: latexmk does not rerun a failed run whose
+# sources did not change (a font installed since, say).
+pdf: setup cache-check execute
+	rm -rf _build/latex
+	$(JB) build . --builder pdflatex --quiet
+	@test -s $(PDF) && echo "The PDF is built: $(CURDIR)/$(PDF)"
+
+# make test: the strict book build first (it executes every chapter and fails on
+# any warning or broken reference), the PDF when TeX Live is installed (always
+# in CI), then every test in one pytest run: unit and property tests, the
+# exercises through nbval, every chapter through nbval in the Binder environment
+# (tests/test_binder_environment.py), browser tests on the built HTML, the PDF
+# read back. Notebooks are spread over cores one file per worker.
+HAVE_TEX := $(shell command -v latexmk >/dev/null && command -v xelatex >/dev/null && echo yes)
+test: build-strict $(if $(or $(HAVE_TEX),$(filter true,$(CI))),pdf)
 	$(PY) -m pytest -n auto --dist loadfile --durations=15 --nbval-lax --nbval-current-env \
-	    tests chapters exercises
+	    tests exercises
 
 # Only the tests that read the built book (browser, launch links), after `make book`.
 browser: book
 	$(PY) -m pytest -q tests/test_browser.py tests/test_launch_links.py
 
-lock:
-	$(PY) -m pip freeze --exclude-editable | grep -v '^vi[-_]lib' > $(LOCK)
+# Rewrite what derives from repository.url/branch in _config.yml: the Colab cell of
+# every notebook, the exercise boxes' Binder and Colab links, html.baseurl, CITATION.cff.
+notebooks: setup
+	$(PY) tools/sync_notebooks.py
+
+# The lock, from the ranges in requirements.txt + requirements-dev.txt, by a fresh
+# resolver run (uv pip compile) that keeps the current pins where the ranges still
+# allow them; then Binder's pins: the runtime (requirements.txt) at the lock's versions.
+# `make lock-upgrade` moves every pin to the newest release the ranges allow.
+lock: setup
+	$(UV_COMPILE) requirements.txt requirements-dev.txt -o $(LOCK)
+	$(UV_COMPILE) requirements.txt -c $(LOCK) -o binder/requirements.txt
+
+lock-upgrade: setup
+	$(UV_COMPILE) --upgrade requirements.txt requirements-dev.txt -o $(LOCK)
+	$(UV_COMPILE) requirements.txt -c $(LOCK) -o binder/requirements.txt
 
 clean:
 	rm -rf _build _mathjax

@@ -377,6 +377,33 @@ def dirichlet_update_loop(resp, alpha0):
     return [alpha0 + sum(row[k] for row in resp) for k in range(resp.shape[1])]
 
 
+# chapter 12: flows and bounds
+def affine_coupling(z, conditioner):
+    cut = z.shape[1] // 2
+    shift, log_scale = conditioner(z[:, :cut])
+    y = np.concatenate([z[:, :cut], z[:, cut:] * np.exp(log_scale) + shift], axis=1)
+    return y, log_scale.sum(axis=1)
+
+
+def affine_coupling_rows(z, conditioner):
+    ys, lds = [], []
+    for row in z:
+        d = row.size
+        t, s = conditioner(row[None, : d // 2])
+        ys.append(np.r_[row[: d // 2], row[d // 2:] * np.exp(s[0]) + t[0]])
+        lds.append(math.fsum(s[0]))
+    return np.array(ys), np.array(lds)
+
+
+def iwae_estimate(log_w):
+    return special.logsumexp(log_w, axis=1) - math.log(log_w.shape[1])
+
+
+def iwae_estimate_max_shift(log_w):
+    m = log_w.max(axis=1, keepdims=True)
+    return m[:, 0] + np.log(np.mean(np.exp(log_w - m), axis=1))
+
+
 CORRECT = {
     "check_coin_posterior": [coin_posterior, coin_posterior_list],
     "check_coin_log_evidence": [coin_log_evidence, coin_log_evidence_gammaln,
@@ -398,6 +425,8 @@ CORRECT = {
     "check_mean_field_blr_variances": [mf_blr_variances, mf_blr_variances_colsum],
     "check_vae_kl": [vae_kl, vae_kl_rows],
     "check_elbo_logit_normal": [elbo_logit_normal, elbo_logit_normal_quad],
+    "check_affine_coupling": [affine_coupling, affine_coupling_rows],
+    "check_iwae_estimate": [iwae_estimate, iwae_estimate_max_shift],
     "check_expected_log_pi": [expected_log_pi, expected_log_pi_loop],
     "check_gmm_responsibilities": [gmm_resp, gmm_resp_loop],
     "check_dirichlet_update": [dirichlet_update, dirichlet_update_loop],
@@ -408,6 +437,10 @@ from test_checks_stochastic_vi import CORRECT as _CORRECT_06B, WRONG as _WRONG_0
 from test_checks_stochastic_vi import FRAGILE as _FRAGILE_06B  # noqa: E402
 
 CORRECT.update(_CORRECT_06B)
+# Checks of later chapters keep their catalogues beside this file (one module per chapter).
+from catalogue_diagnostics import CORRECT as _CORRECT_11, WRONG as _WRONG_11  # noqa: E402
+
+CORRECT.update(_CORRECT_11)
 
 
 def test_every_check_is_tested():
@@ -649,6 +682,28 @@ WRONG = {
         (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, h, t, a0, b0) + 0.01 * m, "wrong value"),
         (lambda m, s, h, t, a0, b0: elbo_logit_normal(m, s, a0, b0, h, t), "wrong order"),
     ],
+    "check_affine_coupling": [
+        (lambda z, c: (affine_coupling(z, c)[0], np.exp(c(z[:, :z.shape[1] // 2])[1]).sum(1)),
+         "not of the scales exp(s_j)"),
+        (lambda z, c: (affine_coupling(z, c)[0], np.exp(affine_coupling(z, c)[1])), "its logarithm"),
+        (lambda z, c: (affine_coupling(z, c)[0], affine_coupling(z, c)[1].sum()), "summed over all rows"),
+        (lambda z, c: (np.concatenate([z[:, :z.shape[1] // 2],
+                                       (z[:, z.shape[1] // 2:] + c(z[:, :z.shape[1] // 2])[0])
+                                       * np.exp(c(z[:, :z.shape[1] // 2])[1])], 1),
+                       affine_coupling(z, c)[1]), "scale first, then shift"),
+        (lambda z, c: (np.concatenate([z[:, :z.shape[1] // 2],
+                                       z[:, z.shape[1] // 2:] * c(z[:, :z.shape[1] // 2])[1]
+                                       + c(z[:, :z.shape[1] // 2])[0]], 1),
+                       affine_coupling(z, c)[1]), "not s"),
+        (lambda z, c: (affine_coupling(z, c)[0], affine_coupling(z, c)[1][:, None]), "wrong shape"),
+    ],
+    "check_iwae_estimate": [
+        (lambda lw: special.logsumexp(lw, axis=1), "log K is missing"),
+        (lambda lw: lw.mean(axis=1), "ELBO estimate"),
+        (lambda lw: np.log(np.exp(lw).mean(axis=1)), "overflow or underflow"),
+        (lambda lw: special.logsumexp(lw, axis=0) - np.log(len(lw)), "axis 1"),
+        (lambda lw: float(iwae_estimate(lw).mean()), "wrong shape"),
+    ],
     "check_expected_log_pi": [
         (lambda a: np.log(a / a.sum()), "not log E[π_k]"),
         (lambda a: special.digamma(a), "-ψ(Σ_j α_j) is missing"),
@@ -676,6 +731,8 @@ WRONG = {
         (lambda r, a0: (a0 + r.sum(axis=0))[::-1], "wrong value"),
     ],
 }
+
+WRONG.update(_WRONG_11)
 
 
 WRONG.update(_WRONG_06B)

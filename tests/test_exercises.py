@@ -34,12 +34,7 @@ _spec.loader.exec_module(maker)
 
 SOLUTIONS = maker.solution_paths()
 STUDENTS = sorted(EXERCISES.glob("[0-9]*.ipynb"))
-COLAB_CELL = (
-    '# Colab only: install vi_lib from the course repository (Jupyter and Binder already have it).\n'
-    'import sys\n'
-    'if "google.colab" in sys.modules:\n'
-    '    %pip install -q "vi_lib[jax] @ git+https://github.com/vi-course/variational-inference"'
-)
+from course_config import COLAB_CELL  # noqa: E402  (derived from _config.yml)
 
 
 def _ids(paths):

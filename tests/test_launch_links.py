@@ -100,18 +100,34 @@ def test_there_are_notebook_pages():
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
 def test_launch_links_open_this_notebook(page):
+    """The launch button opens this page's notebook (once on Binder, once on Colab); other
+    launch links on the page (the exercise box) open other notebooks."""
     html = require_built_book() / f"{page}.html"
     assert html.exists(), f"{html} was not built"
     binder, colab = launch_links(html)
-    assert len(binder) == 1, f"{page}: expected one Binder link, found {binder}"
-    assert len(colab) == 1, f"{page}: expected one Colab link, found {colab}"
     expected = str(source_of(page))
     if BOOK_PATH:
         expected = f"{BOOK_PATH}/{expected}"
-    for url, parse in ((binder[0], parse_binder), (colab[0], parse_colab)):
-        repo, branch, path = parse(url)
-        check_target(url, repo, branch, path)
-        assert path == expected, f"{page}: {url} opens {path}, not this page's notebook {expected}"
+    for kind, urls, parse in (("Binder", binder, parse_binder), ("Colab", colab, parse_colab)):
+        own = [u for u in urls if parse(u)[2] == expected]
+        assert len(own) == 1, f"{page}: expected one {kind} link to {expected}, found {own} among {urls}"
+        check_target(own[0], *parse(own[0]))
+
+
+EXERCISE_BOX = re.compile(r"`exercises/([\w.-]+)\.ipynb`")
+
+
+@pytest.mark.parametrize("page", [p for p in NOTEBOOK_PAGES if p.startswith("chapters/")])
+def test_exercise_box_opens_the_student_notebook(page):
+    """Each chapter's exercise box links its student notebook on Binder and Colab."""
+    source = (ROOT / source_of(page)).read_text(encoding="utf-8")
+    stems = sorted(set(EXERCISE_BOX.findall(source)))
+    assert stems, f"{page} names no student notebook exercises/<stem>.ipynb"
+    binder, colab = launch_links(require_built_book() / f"{page}.html")
+    for stem in stems:
+        path = f"{BOOK_PATH}/exercises/{stem}.ipynb" if BOOK_PATH else f"exercises/{stem}.ipynb"
+        assert [u for u in binder if parse_binder(u)[2] == path], f"{page}: no Binder link to {path}"
+        assert [u for u in colab if parse_colab(u)[2] == path], f"{page}: no Colab link to {path}"
 
 
 def test_every_launch_link_in_the_book_resolves():

@@ -3,7 +3,9 @@
 - the first cell is markdown: an optional ``(label)=`` line, then the page's one ``# Title``;
   no other ``#`` heading anywhere in the notebook (sections use ``##``);
 - the first code cell is the Colab install cell, exactly, tagged ``remove-cell``, so the
-  notebook runs on Colab (which lacks vi_lib) and is hidden in the book;
+  notebook runs on Colab (which lacks vi_lib) and is hidden in the book. The expected cell
+  (tests/course_config.py) installs vi_lib from ``repository.url`` at ``repository.branch``
+  of _config.yml and the ranges of requirements.txt; `make notebooks` writes it;
 - randomness is seeded: no legacy global NumPy RNG (``np.random.seed``, ``np.random.normal``
   ...) and no ``default_rng()`` without a seed;
 - the kernelspec is ``python3``.
@@ -15,17 +17,11 @@ import nbformat
 import pytest
 
 from book_html import ROOT
+from course_config import COLAB_CELL  # derived from _config.yml and requirements.txt
 
 NOTEBOOKS = sorted(
-    p for p in list(ROOT.glob("chapters/**/*.ipynb")) + list(ROOT.glob("exercises/**/*.ipynb"))
+    p for d in ("chapters", "exercises", "appendix") for p in ROOT.glob(f"{d}/**/*.ipynb")
     if ".ipynb_checkpoints" not in p.parts
-)
-
-COLAB_CELL = (
-    "# Colab only: install vi_lib from the course repository (Jupyter and Binder already have it).\n"
-    "import sys\n"
-    'if "google.colab" in sys.modules:\n'
-    '    %pip install -q "vi_lib[jax] @ git+https://github.com/vi-course/variational-inference"'
 )
 
 LABEL = re.compile(r"^\([A-Za-z0-9_:.\-]+\)=$")
@@ -88,7 +84,8 @@ def test_first_code_cell_installs_vi_lib_on_colab(path):
     first = code[0]
     got = "\n".join(line.rstrip() for line in first.source.strip().splitlines())
     assert got == COLAB_CELL, (
-        f"{_id(path)}: the first code cell must be exactly\n{COLAB_CELL}\n--- found ---\n{got}")
+        f"{_id(path)}: the first code cell must be exactly\n{COLAB_CELL}\n--- found ---\n{got}\n"
+        "Run `make notebooks` to write it from _config.yml.")
     assert "remove-cell" in first.metadata.get("tags", []), (
         f"{_id(path)}: tag the Colab install cell 'remove-cell'")
 

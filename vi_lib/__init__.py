@@ -9,6 +9,11 @@ Modules, by concept:
 - :mod:`vi_lib.gradients` -- score-function and reparameterisation estimators (JAX).
 - :mod:`vi_lib.blackbox` -- :func:`advi`, black-box VI with a Gaussian q (JAX).
 - :mod:`vi_lib.neural` -- Bayes by Backprop and VAE building blocks (JAX).
+- :mod:`vi_lib.svi` -- stochastic VI: minibatch ADVI and natural-gradient SVI for the mixture.
+- :mod:`vi_lib.data` -- data shipped with the course (Old Faithful).
+- :mod:`vi_lib.diagnostics` -- ELBO stopping rule, importance weights, PSIS k̂ (ArviZ).
+- :mod:`vi_lib.bounds` -- importance-weighted (IWAE) and Rényi (VR) bounds on log p(x).
+- :mod:`vi_lib.flows` -- normalising flows: a teaching coupling layer, :func:`fit_flow` (flowjax).
 - :mod:`vi_lib.checks` -- self-checks for the exercises.
 - :mod:`vi_lib.plotting` -- one look for every figure in the book.
 
@@ -50,7 +55,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY_MODULES = {"divergences", "elbo", "cavi", "models", "gradients", "blackbox", "checks",
-                 "neural", "plotting"}
+                 "neural", "plotting", "diagnostics", "bounds", "flows", "svi", "data"}
 
 
 def __getattr__(name):

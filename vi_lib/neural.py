@@ -462,3 +462,52 @@ def fit(loss_fn, params, optimizer, xs):
         return params, losses
 
     return run(params, xs)
+
+
+# ----------------------------------------------------------------------------
+# Importance-weighted quantities of a VAE (chapter 10's extension, issue 15)
+# ----------------------------------------------------------------------------
+
+def _log_normal_diag(z, mu, sigma):
+    return jnp.sum(-0.5 * ((z - mu) / sigma) ** 2 - jnp.log(sigma) - 0.5 * jnp.log(2 * jnp.pi),
+                   axis=-1)
+
+
+def vae_log_weights(params, eps, x, mu=None, sigma=None):
+    r"""Log importance weights :math:`\log p(x, z) - \log q(z)` of a VAE, in nats.
+
+    Parameters
+    ----------
+    params : dict
+        From :func:`init_vae`.
+    eps : array, shape (K, n, latent_dim)
+        Standard-normal draws; ``z = mu + sigma * eps``.
+    x : array, shape (n, data_dim)
+        Binary data.
+    mu, sigma : array, shape (n, latent_dim), optional
+        The Gaussian q(z) to draw from; default: the encoder's q(z | x).
+
+    Returns
+    -------
+    jax.Array, shape (K, n)
+        :math:`\log p_\theta(x\mid z) + \log\mathcal N(z; 0, I) - \log q(z)` at each draw. Their
+        mean over K is an ELBO estimate; ``logsumexp - log K`` over K is the IWAE estimate
+        (Burda, Grosse & Salakhutdinov 2016).
+    """
+    if mu is None or sigma is None:
+        mu, sigma = vae_encode(params, x)
+    z = mu + sigma * eps
+    logits = vae_decode(params, z)
+    log_lik = jnp.sum(x * logits - jax.nn.softplus(logits), axis=-1)
+    return log_lik + _log_normal_diag(z, 0.0, 1.0) - _log_normal_diag(z, mu, sigma)
+
+
+def vae_iwae(params, eps, x):
+    r"""The K-particle IWAE estimate of :math:`\log p_\theta(x)` per data vector (nats).
+
+    ``eps`` has shape (K, n, latent_dim); returns shape (n,):
+    :math:`\operatorname{logsumexp}_k \log w_k - \log K` with the encoder as proposal
+    (Burda, Grosse & Salakhutdinov 2016). Differentiable: use it as a training objective.
+    """
+    log_w = vae_log_weights(params, eps, x)
+    return jax.scipy.special.logsumexp(log_w, axis=0) - jnp.log(eps.shape[0])

@@ -366,3 +366,80 @@ def plot_mixture(ax, x, means, covs, weights, *, min_weight=0.01, n_std=2.0, rol
 
 
 __all__ += ["plot_mixture"]
+__all__.append("plot_mean_sd_intervals")
+
+
+def plot_mean_sd_intervals(ax, labels, estimates, *, roles=None, xlabel="value"):
+    """Mean ± one standard deviation of several estimates, one row per quantity.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    labels : sequence of str, length k
+        Names of the quantities (one row each, top to bottom).
+    estimates : dict
+        ``{name: (mean, sd)}`` with arrays of shape (k,), drawn in order, slightly offset
+        within each row. The first entry is drawn in the reference colour (``p``) unless
+        ``roles`` says otherwise.
+    roles : sequence of str, optional
+        Keys of :data:`COLORS` per estimate (default ``"p", "q", "q2", "q3", ...``).
+    xlabel : str
+        Label of the horizontal axis.
+    """
+    names = list(estimates)
+    if roles is None:
+        roles = ["p", "q", "q2", "q3", "q4"][: len(names)]
+    k = len(labels)
+    rows = np.arange(k)[::-1]
+    offsets = np.linspace(0.22, -0.22, len(names)) if len(names) > 1 else [0.0]
+    for name, role, dy in zip(names, roles, offsets):
+        mean, sd = (np.asarray(a, dtype=float) for a in estimates[name])
+        color = COLORS.get(role, role)
+        ax.hlines(rows + dy, mean - sd, mean + sd, color=color, linewidth=2.2, label=name)
+        ax.plot(mean, rows + dy, "o", color=color, markersize=4)
+    ax.set_yticks(rows)
+    ax.set_yticklabels(labels)
+    ax.set_xlabel(xlabel)
+    ax.legend(fontsize=8)
+    return ax
+
+
+# --- additions for chapter 12 (flows and bounds) -------------------------------------------
+
+def plot_samples(ax, z, *, role="q", label=None, max_points=2000, size=3, alpha=0.35):
+    """Scatter the first two coordinates of draws of q (at most ``max_points`` of them).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    z : array_like, shape (n, d), d >= 2
+    role : str
+        Key of :data:`COLORS`.
+    """
+    z = np.asarray(z, dtype=float)[:max_points]
+    color = COLORS.get(role, role)
+    return ax.scatter(z[:, 0], z[:, 1], s=size, color=color, alpha=alpha, linewidths=0,
+                      label=label)
+
+
+def plot_estimates(ax, x, estimate, std_error, *, role="q", label=None, n_se=2.0,
+                   reference=None, reference_label=r"$\log p(x)$", marker="o"):
+    """Monte Carlo estimates with ±``n_se`` standard-error bars, and an optional reference line.
+
+    Parameters
+    ----------
+    x, estimate, std_error : array_like, shape (n,)
+    reference : float, optional
+        Exact value drawn as a dashed line in the colour of ``p``.
+    """
+    color = COLORS.get(role, role)
+    ax.errorbar(x, estimate, yerr=n_se * np.asarray(std_error), color=color, marker=marker,
+                markersize=4, capsize=2, label=label)
+    if reference is not None:
+        ax.axhline(reference, color=COLORS["p"], linestyle="--", linewidth=1.2,
+                   label=reference_label)
+    ax.set_ylabel("nats")
+    return ax
+
+
+__all__ += ["plot_samples", "plot_estimates"]
