@@ -1,8 +1,9 @@
-"""Correct and wrong answers for the checks of exercises 11 (vi_lib.checks.diagnostics).
+"""Correct, wrong and fragile answers for the checks of exercises 11 (vi_lib.checks.diagnostics).
 
-tests/test_checks.py merges CORRECT and WRONG into its own catalogues, so every generic test
-there (correct answers pass, the stub is "not implemented yet", odd student code is reported)
-runs on these checks too.
+tests/test_checks.py merges CORRECT, WRONG and FRAGILE into its own catalogues, so every
+generic test there (correct answers pass, the stub is "not implemented yet", odd student code
+is reported, fragile answers are caught with their cause, other containers, float32 answers,
+mutated inputs, hints) runs on these checks too.
 """
 
 import numpy as np
@@ -75,5 +76,36 @@ WRONG = {
         (lambda v, lw: float(np.mean(v)), "without weights"),
         (lambda v, lw: float(np.sum(lw * v) / np.sum(lw)), "log weights themselves"),
         (lambda v, lw: float(np.median(v)), "wrong value"),
+    ],
+}
+
+
+# Answers right on ordinary inputs that break on extreme ones, with words the message must
+# contain (the cause and the stable function).
+def _log_weights_from_densities(lj, m, s, z):
+    # log of a product of densities: q(z) underflows to 0 far in its tails
+    return np.asarray(lj(z)) - np.log(np.prod(stats.norm.pdf(z, m, s), axis=-1))
+
+
+def _log_weights_from_ratio(lj, m, s, z):
+    # the weight itself, then its log: exp(log p) underflows as well
+    return np.log(np.exp(lj(z)) / np.prod(stats.norm.pdf(z, m, s), axis=-1))
+
+
+FRAGILE = {
+    "check_log_importance_weights": [
+        (_log_weights_from_densities, "scipy.stats.norm.logpdf"),
+        (_log_weights_from_ratio, "underflows to 0"),
+    ],
+    # k-hat has no over- or underflowing textbook form: an answer that only works for
+    # moderate k-hat (and inf) is caught by the very large and very negative ones
+    "check_khat_verdict": [
+        (lambda k: khat_verdict(k) if abs(k) < 100 or np.isinf(k) else 0, "very large k̂"),
+        (lambda k: khat_verdict(k) if k > -100 else 2, "very negative k̂"),
+    ],
+    # the offsets of +-1000 are ordinary inputs of this check: the naive ratio is a named mistake
+    "check_self_normalised_mean": [
+        (lambda v, lw: float(np.sum(np.exp(lw) * v) / np.sum(np.exp(lw))),
+         "scipy.special.logsumexp"),
     ],
 }

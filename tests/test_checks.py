@@ -439,6 +439,7 @@ from test_checks_stochastic_vi import FRAGILE as _FRAGILE_06B  # noqa: E402
 CORRECT.update(_CORRECT_06B)
 # Checks of later chapters keep their catalogues beside this file (one module per chapter).
 from catalogue_diagnostics import CORRECT as _CORRECT_11, WRONG as _WRONG_11  # noqa: E402
+from catalogue_diagnostics import FRAGILE as _FRAGILE_11  # noqa: E402
 
 CORRECT.update(_CORRECT_11)
 
@@ -695,7 +696,11 @@ WRONG = {
                                        z[:, z.shape[1] // 2:] * c(z[:, :z.shape[1] // 2])[1]
                                        + c(z[:, :z.shape[1] // 2])[0]], 1),
                        affine_coupling(z, c)[1]), "not s"),
-        (lambda z, c: (affine_coupling(z, c)[0], affine_coupling(z, c)[1][:, None]), "wrong shape"),
+        (lambda z, c: (affine_coupling(z, c)[0], c(z[:, :z.shape[1] // 2])[1]),
+         "sum the log-scales over the coordinates of each row"),
+        # log_det of shape (n, 1) is accepted (axes of length 1 are ignored); y without z_a is not
+        (lambda z, c: (affine_coupling(z, c)[0][:, z.shape[1] // 2:], affine_coupling(z, c)[1]),
+         "wrong shape"),
     ],
     "check_iwae_estimate": [
         (lambda lw: special.logsumexp(lw, axis=1), "log K is missing"),
@@ -822,9 +827,11 @@ def test_jax_arrays_are_accepted():
     jnp = pytest.importorskip("jax.numpy")
 
     def kl_jax(mu, sigma):
-        mu, sigma = jnp.asarray(mu), jnp.asarray(sigma)
+        # JAX's default float32, asked for explicitly: importing vi_lib.diagnostics (say, in
+        # tests/test_diagnostics.py in the same worker) turns on float64 process-wide
+        mu, sigma = jnp.asarray(mu, dtype=jnp.float32), jnp.asarray(sigma, dtype=jnp.float32)
         return jnp.sum(sigma**2 + mu**2 - 1 - jnp.log(sigma**2)) / 2
-    # float32 by default in JAX: a correct formula must still pass the tolerance
+    # float32: a correct formula must still pass the tolerance
     checks.check_kl_standard_normal(kl_jax)
 
 
@@ -960,8 +967,26 @@ FRAGILE = {
                                "1000 components")],
     "check_dirichlet_update": [(lambda r, a0: dirichlet_update(r, a0) if len(r) < 10_000
                                 else np.full(r.shape[1], a0), "100 000 data points")],
+    # chapter 12: log-scales of about ±300 (the product of the scales over/underflows) and
+    # log weights at ±1000 (ordinary inputs: naive exp is a named mistake), rows at very
+    # different levels (stress: one maximum for the whole array underflows)
+    "check_affine_coupling": [
+        (lambda z, c: (affine_coupling(z, c)[0],
+                       np.log(np.prod(np.exp(c(z[:, :z.shape[1] // 2])[1]), axis=1))),
+         "over- or underflows"),
+        (lambda z, c: (affine_coupling(z, c)[0],
+                       np.log(np.abs(np.linalg.det(np.stack([np.diag(np.exp(s)) for s in
+                                                             c(z[:, :z.shape[1] // 2])[1]]))))),
+         "sum the log-scales s_j themselves"),
+    ],
+    "check_iwae_estimate": [
+        (lambda lw: np.log(np.mean(np.exp(lw), axis=1)), "scipy.special.logsumexp"),
+        (lambda lw: np.max(lw) + np.log(np.mean(np.exp(lw - np.max(lw)), axis=1)),
+         "each row's own maximum"),
+    ],
 }
 FRAGILE.update(_FRAGILE_06B)
+FRAGILE.update(_FRAGILE_11)
 
 
 def test_every_check_has_a_fragile_case():
@@ -986,7 +1011,7 @@ def test_fragile_answer_is_caught_with_its_cause(name, fn, words):
 
 N_OUT = {"check_coin_posterior": 2, "check_coin_laplace": 2, "check_cavi_factor": 2,
          "check_mean_field_variances": 2, "check_score_function_grad": 2,
-         "check_reparam_grad": 2, "check_blr_posterior": 2}
+         "check_reparam_grad": 2, "check_blr_posterior": 2, "check_affine_coupling": 2}
 
 
 def _container(fn, name):
@@ -1119,6 +1144,18 @@ def test_delegation_is_detected_only_in_grading_mode(monkeypatch, capsys):
     with pytest.raises(AssertionError, match="vi_lib.divergences.kl_normal"):
         checks.check_kl_normal(lambda *args: float(divergences.kl_normal(*args)))
     checks.check_kl_normal(kl_normal)                           # own code passes when graded
+
+
+def test_iwae_delegation_is_detected_only_in_grading_mode(monkeypatch, capsys):
+    from vi_lib.bounds import iwae_from_log_weights
+
+    def delegating(log_w):
+        return iwae_from_log_weights(log_w, log_w.shape[1])
+    checks.check_iwae_estimate(delegating)                     # self-study: fine
+    monkeypatch.setenv("VI_LIB_CHECKS_GRADING", "1")
+    with pytest.raises(AssertionError, match="vi_lib.bounds.iwae_from_log_weights"):
+        checks.check_iwae_estimate(delegating)
+    checks.check_iwae_estimate(iwae_estimate)                   # own code passes when graded
 
 
 def test_message_has_no_check_machinery_in_ipython_rendering():

@@ -1,17 +1,50 @@
-"""Checks for exercises 11: importance weights, reading k̂, self-normalised averages."""
+"""Checks for exercises 11: importance weights, reading k̂, self-normalised averages.
+
+Following the package's conventions (``README.md``): every task has progressive hints
+(``HINTS``), and each check tries inputs on which a fragile formula breaks. The log weights
+are tried far in the tails of q, where the density q(z) underflows to 0 (so the log of a
+density is -inf); the self-normalised average gets log weights offset by ±1000, where
+``exp`` over- and underflows (a named mistake, since these are ordinary inputs); the verdict
+of k̂, which has no over- or underflowing form, gets very large and very negative k̂.
+The library has no function computing these three answers from the same inputs
+(:func:`vi_lib.diagnostics.psis_expectation` smooths the weights first), so there is
+nothing to detect in grading mode.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import special, stats
 
-from ._core import Fn, Mistake, run_check, seeded_rng, student_check
+from ._core import Fn, Mistake, Stress, run_check, seeded_rng, student_check
 
 __all__ = ["check_log_importance_weights", "check_khat_verdict", "check_self_normalised_mean"]
 
 # The thresholds of Yao et al. (2018), as in vi_lib.diagnostics (KHAT_GOOD, KHAT_OK); repeated
 # here so that importing the checks does not import ArviZ and JAX.
 _GOOD, _OK = 0.5, 0.7
+
+HINTS = {   # progressive hints for vi_lib.checks.hint(task): a nudge, then a stronger one
+    "log_importance_weights": (
+        "Stay in log space: the log of a ratio is a difference of logs, one value per row of z.",
+        "q is a product of one-dimensional Gaussians, so log q(z) is a sum over the coordinates "
+        "(axis 1) of their log densities; scipy.stats.norm.logpdf takes the standard deviation "
+        "as `scale`. Never compute q(z) itself: far in its tails it underflows to 0.",
+    ),
+    "khat_verdict": (
+        "Compare k̂ with the two thresholds 0.5 and 0.7, the smaller one first.",
+        "Mind the boundaries: 0.5 is already 'usable' and 0.7 is still 'usable'. A negative k̂ "
+        "is good and k̂ = inf is not trusted; with < and <= in the right places no special "
+        "case is needed.",
+    ),
+    "self_normalised_mean": (
+        "A constant added to every log weight cancels in the ratio Σ_s w_s f_s / Σ_s w_s: use "
+        "that freedom before exponentiating.",
+        "Subtract the largest log weight (or their log-sum-exp, scipy.special.logsumexp) from "
+        "every log weight, then exponentiate: the weights are now at most 1 and the largest is "
+        "not 0. Divide by the sum of these weights, not by the number of draws.",
+    ),
+}
 
 
 # --------------------------------------------------------------------------- task 1
@@ -37,6 +70,17 @@ def _log_weight_cases():
         z = mu_q + sigma_q * rng.standard_normal((n, d))
         cases.append((Fn(log_joint, text), mu_q, sigma_q, z))
     return cases
+
+
+def _tail_case():
+    """Draws about 40 standard deviations from mu_q, where q(z) underflows to 0."""
+    mu_q, sigma_q = np.array([0.5, -1.0]), np.array([0.2, 0.3])
+    z = mu_q + sigma_q * np.array([[40.0, -45.0], [-42.0, 39.0], [44.0, 41.0]])
+
+    def log_joint(z):
+        return stats.norm.logpdf(z, 0.0, 5.0).sum(axis=-1) - 1000.0
+
+    return (Fn(log_joint, "<log N(z | [0, 0], diag [5, 5]²) - 1000>"), mu_q, sigma_q, z)
 
 
 @student_check
@@ -71,7 +115,13 @@ def check_log_importance_weights(fn):
     ]
     run_check("check_log_importance_weights", fn, _log_weight_cases(), _ref_log_weights, mistakes,
               arg_names=["log_joint", "mu_q", "sigma_q", "z"],
-              shape_hint=" (one log weight per row of z: sum log q over the coordinates)")
+              shape_hint=" (one log weight per row of z: sum log q over the coordinates)",
+              stress=[Stress(_tail_case(),
+                             "these draws lie about 40 standard deviations from mu_q, where the "
+                             "density q(z) underflows to 0 in float64 and log(0) = -inf (and "
+                             "exp(log p(x, z)), about exp(-1000), is 0 as well). Compute log q(z) in log "
+                             "space (scipy.stats.norm.logpdf, or the quadratic form), never as "
+                             "the log of a density.")])
 
 
 # --------------------------------------------------------------------------- task 2
@@ -104,8 +154,13 @@ def check_khat_verdict(fn):
                 "mean of the weights stops existing).",
                 lambda k: 0 if k < _OK else (1 if k <= 1.0 else 2)),
     ]
+    # k̂ has no over- or underflowing textbook form: the extreme inputs are large ones
     run_check("check_khat_verdict", fn, [(k,) for k in _KHATS], _ref_verdict, mistakes,
-              arg_names=["khat"], shape_hint=" (one integer: 0, 1 or 2)")
+              arg_names=["khat"], shape_hint=" (one integer: 0, 1 or 2)",
+              stress=[Stress((1e300,), "a very large k̂ (1e300: an extremely heavy tail of the "
+                                       "weights) must work as well."),
+                      Stress((-1e300,), "a very negative k̂ (-1e300: bounded weights) must work "
+                                        "as well.")])
 
 
 # --------------------------------------------------------------------------- task 3
@@ -117,7 +172,7 @@ def _ref_snis(values, log_weights):
 def _snis_cases():
     rng = seeded_rng(1103)
     cases = [(np.array([1.0, 3.0]), np.log(np.array([1.0, 3.0])))]  # (1·1 + 3·3) / 4 = 2.5
-    for n, offset in [(5, 0.0), (50, -700.0), (200, 800.0), (1000, 3.0)]:
+    for n, offset in [(5, 0.0), (50, -1000.0), (200, 1000.0), (1000, 3.0)]:
         values = rng.normal(size=n)
         cases.append((values, offset + 1.5 * rng.normal(size=n)))
     return cases
@@ -128,15 +183,16 @@ def check_self_normalised_mean(fn):
     """Check ``fn(values, log_weights) -> float``: Σ_s w_s f_s / Σ_s w_s from log weights.
 
     ``values`` and ``log_weights`` have shape (S,); the log weights may carry any constant offset
-    (here up to ±800), so exponentiate them only after subtracting their maximum.
+    (here up to ±1000), so exponentiate them only after subtracting their maximum.
     """
     def naive(v, lw):
         w = np.exp(lw)
         return float(np.sum(w * v) / np.sum(w))
 
     mistakes = [
-        Mistake("exp(log_weights) overflowed or underflowed for large offsets: subtract the "
-                "largest log weight first (or use scipy.special.logsumexp).",
+        Mistake("exp(log_weights) overflowed or underflowed for large offsets (exp(1000) is inf "
+                "and exp(-1000) is 0 in float64, so the ratio is NaN): subtract the largest log "
+                "weight first (or use scipy.special.logsumexp).",
                 naive),
         Mistake("the weights are not normalised: divide by their sum, not by the number of draws.",
                 lambda v, lw: float(np.mean(np.exp(lw - np.max(lw)) * v))),
