@@ -64,6 +64,7 @@ def prose_lines():
 
 def _normalise(text):
     text = re.sub(r"(\w)-\s*\n\s*(\w)", r"\1\2", text)      # words hyphenated at a line end
+    text = text.translate(str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'}))
     return re.sub(r"\s+", " ", text)
 
 
