@@ -158,3 +158,14 @@ def test_all_is_exported():
     import vi_lib.models as models
     for name in g.__all__:
         assert getattr(models, name) is getattr(g, name)
+
+
+def test_random_covariance_is_symmetric_with_eigenvalues_at_least_one_half():
+    from vi_lib.models.gaussian import random_covariance
+    rng = np.random.default_rng(0)
+    for d in (1, 3, 10):
+        c = random_covariance(d, rng)
+        assert c.shape == (d, d) and np.array_equal(c, c.T)
+        assert np.linalg.eigvalsh(c).min() >= 0.5 - 1e-12
+    with pytest.raises(ValueError, match="d must be a positive integer"):
+        random_covariance(0, rng)

@@ -27,6 +27,7 @@ import numpy as np
 from scipy import special, stats
 
 __all__ = [
+    "random_covariance",
     "correlated_gaussian",
     "mvn_log_density",
     "latent_linear_log_joint",
@@ -441,3 +442,29 @@ def normal_gamma_log_evidence(x, mu0, lambda0, a0, b0):
     n = np.asarray(x).size
     return float(special.gammaln(a_n) - special.gammaln(a0) + a0 * np.log(b0) - a_n * np.log(b_n)
                  + 0.5 * (np.log(lambda0) - np.log(lambda_n)) - 0.5 * n * _LOG_2PI)
+
+
+def random_covariance(d, rng):
+    """A random symmetric positive-definite matrix, A Aᵀ / d + I / 2 with A standard normal.
+
+    Parameters
+    ----------
+    d : int
+        Dimension (>= 1).
+    rng : numpy.random.Generator
+        Source of the entries of A (seeded by the caller).
+
+    Returns
+    -------
+    ndarray, shape (d, d)
+        Its eigenvalues are at least 1/2, so it is moderately conditioned for small d.
+
+    Raises
+    ------
+    ValueError
+        If ``d`` is not a positive integer.
+    """
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+        raise ValueError(f"d must be a positive integer, got {d!r}")
+    a = rng.normal(size=(d, d))
+    return a @ a.T / d + 0.5 * np.eye(d)
