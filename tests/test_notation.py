@@ -38,12 +38,7 @@ RETIRED = [
 # parallel (issue 11) and that still used a retired spelling when this test was written.
 # Each entry silences one retired spelling in one file. An entry that is no longer needed
 # fails test_allow_list_has_no_stale_entries, so the list empties itself as files are fixed.
-TEMPORARY_ALLOW = {
-    "exercises/04_mean_field_cavi.ipynb": {"E_{i != j}"},
-    "exercises/solutions/04_mean_field_cavi_solutions.ipynb": {"E_{i != j}"},
-    "exercises/03_elbo.ipynb": {"entropy as \\mathrm{H}"},
-    "exercises/solutions/03_elbo_solutions.ipynb": {"entropy as \\mathrm{H}"},
-}
+TEMPORARY_ALLOW: dict[str, set[str]] = {}
 
 
 def _sources():
