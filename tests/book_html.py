@@ -59,3 +59,14 @@ def require_built_book():
             pytrace=False,
         )
     return HTML
+
+
+def built_pages_or_skip(what="these checks"):
+    """The book's built HTML pages in TOC order; skip when the book is not built, except in CI
+    (``CI=true``), where a missing book is a failure."""
+    if not (HTML / "index.html").exists():
+        reason = f"the book is not built ({HTML}/index.html missing): run `make book` first"
+        if os.environ.get("CI", "").strip().lower() == "true":
+            pytest.fail(f"{reason} (CI=true: {what} must run in CI)", pytrace=False)
+        pytest.skip(reason)
+    return [HTML / page for page in toc_html_pages()]

@@ -20,14 +20,12 @@ itself shows up too.
 """
 
 import html.parser
-import os
 import re
 
 import pytest
 
-from book_html import HTML, toc_html_pages
+from book_html import HTML, built_pages_or_skip
 
-IN_CI = os.environ.get("CI", "").strip().lower() == "true"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
         "source", "track", "wbr"}
 FILE_NAME = re.compile(r"(^|[/\\])[^\s/\\]+\.(png|jpe?g|svg|gif|webp|pdf)$", re.IGNORECASE)
@@ -192,12 +190,7 @@ def test_alt_rules(alt, ok):
 # --------------------------------------------------------------------- the built book
 
 def _built_pages():
-    if not (HTML / "index.html").exists():
-        reason = f"the book is not built ({HTML}/index.html missing): run `make book` first"
-        if IN_CI:
-            pytest.fail(f"{reason} (CI=true: the figure checks must run in CI)", pytrace=False)
-        pytest.skip(reason)
-    return [HTML / page for page in toc_html_pages()]
+    return built_pages_or_skip("the figure checks")
 
 
 def test_every_content_image_is_a_captioned_figure_with_alt_text():
