@@ -90,6 +90,21 @@ def test_advi_minibatch_reads_a_memmap_like_an_array(tmp_path):
     np.testing.assert_array_equal(a.elbo, b.elbo)
 
 
+def test_control_variate_reads_a_memmap_like_an_array(tmp_path):
+    # the snapshot passes read slices data[lo:hi]; a memmap must give the same run
+    data, _, _ = _gaussian_mean_problem(5_000)
+    mm = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="w+", shape=data.shape)
+    mm[:] = data
+    mm.flush()
+    ro = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="r", shape=data.shape)
+    kw = dict(batch_size=50, num_steps=200, control_variate="snapshot", snapshot_every=70)
+    a = svi.advi_minibatch(_log_prior, _log_lik, data, 1, **kw)
+    b = svi.advi_minibatch(_log_prior, _log_lik, ro, 1, **kw)
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_array_equal(a.elbo, b.elbo)
+    assert a.elbo.shape == (200,) and np.all(np.isfinite(a.elbo))
+
+
 def test_advi_minibatch_memory_does_not_grow_with_n(tmp_path):
     peaks = []
     for n in (10_000, 1_000_000):
