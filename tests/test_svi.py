@@ -271,7 +271,7 @@ def test_intermediate_factors_on_the_full_data_are_the_cavi_update():
     rng = np.random.default_rng(3)
     resp = rng.dirichlet(np.ones(5), size=500)
     cavi = gmm_global_update(*gmm_suff_stats(x, resp), **PRIOR)
-    ours = svi._from_natural(svi._intermediate(x, resp, 1.0, g._check_prior(2, **PRIOR)))
+    ours = svi.gmm._from_natural(svi.gmm._intermediate(x, resp, 1.0, g._check_prior(2, **PRIOR)))
     W = ours[3] @ np.swapaxes(ours[3], 1, 2)
     for a, b in zip(gmm_natural_params(*cavi), gmm_natural_params(ours[0], ours[1], ours[2], W, ours[4])):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
