@@ -307,7 +307,7 @@ def logistic_regression(seed=11, dim=5, batch=1000, num_steps=10_000, full_steps
 
     print(f"  minibatch ADVI (svi.advi_minibatch, B = {batch}, {num_steps} steps, reparam, default "
           f"schedule and init), compared with full-data ADVI:")
-    snapshot_every = N // batch
+    snapshot_every = max(N // batch, 1000)      # advi_minibatch's default
     variants = {
         "plain": {},
         "plain + averaging": dict(average_last=0.2),
