@@ -236,6 +236,31 @@ def test_averaging_is_the_mean_of_the_last_iterates():
     assert not np.allclose(last[0].params["loc"], last[1].params["loc"], rtol=1e-9)
 
 
+@pytest.mark.parametrize("n, batch, steps, every, expected", [
+    (100, 10, 2500, None, 3),       # N // B = 10 < 1000: a snapshot every 1000 steps
+    (40_000, 10, 9000, None, 3),    # N // B = 4000: every 4000 steps (steps 0, 4000, 8000)
+    (100, 10, 2500, 500, 5),        # explicit
+])
+def test_snapshots_are_taken_every_snapshot_every_steps(monkeypatch, n, batch, steps, every,
+                                                        expected):
+    # Each snapshot is one pass over the data (full_data_sums); the documented default
+    # interval is max(N // B, 1000) steps, the first snapshot before step 1.
+    from vi_lib.svi import advi as advi_module
+    calls = []
+    real = advi_module.full_data_sums
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(advi_module, "full_data_sums", counting)
+    data, _, _ = _gaussian_mean_problem(n)
+    kw = {} if every is None else {"snapshot_every": every}
+    svi.advi_minibatch(_log_prior, _log_lik, data, 1, batch_size=batch, num_steps=steps,
+                       control_variate="snapshot", **kw)
+    assert len(calls) == expected
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"control_variate": "svrg"}, "control_variate must be one of"),
     ({"snapshot_every": 10}, "snapshot_every is only used with"),
