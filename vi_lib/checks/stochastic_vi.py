@@ -6,7 +6,7 @@ with a minibatch of B responsibilities r_nk drawn from N data points,
     α̂_k = α0 + (N / B) Σ_{n ∈ batch} r_nk,        α_new = (1 − ρ) α + ρ α̂,
 
 the convex combination of the natural parameters α − 1 and α̂ − 1 (the same line, since the
-weights 1 − ρ and ρ sum to 1). The schedule is ρ_t = (t + τ)^(−κ), t = 1, 2, …, with τ ≥ 0
+weights 1 − ρ and ρ sum to 1). The schedule is ρ_t = (t + t₀)^(−κ), t = 1, 2, …, with t₀ ≥ 0
 and κ ∈ (0.5, 1] (Robbins & Monro 1951; Hoffman et al. 2013, eq. 35); the reference is
 :func:`vi_lib.svi.step_sizes`. The library has no function for the Dirichlet step alone
 (:func:`vi_lib.svi.svi_gmm` does it inside each step), so its reference is written here
@@ -46,7 +46,7 @@ HINTS = {   # progressive hints for vi_lib.checks.hint(task): a nudge, then a st
         "Build the array of step numbers t = 1, …, num_steps first (np.arange), then apply "
         "the schedule to all of them at once.",
         "Validate before computing: raise ValueError for κ outside (0.5, 1] (open at 0.5, "
-        "closed at 1) and for τ < 0. Make t a float array: NumPy refuses to raise integers to "
+        "closed at 1) and for t₀ < 0. Make t a float array: NumPy refuses to raise integers to "
         "negative integer powers, which happens for integer arguments such as kappa=1.",
     ),
 }
@@ -216,29 +216,29 @@ def _probe_constant(name, fn, num_steps=50, tau=1.0, kappa=0.7):
             f"{name}: ρ_t does not decay: your function returned the same step size "
             f"{value[0]:.6g} for all {num_steps} steps (num_steps={num_steps}, tau={tau}, "
             f"kappa={kappa}). With a constant ρ the noise of the minibatch estimates never "
-            f"averages out (Σ ρ_t² = ∞); use ρ_t = (t + τ)^(−κ) for t = 1, …, num_steps.")
+            f"averages out (Σ ρ_t² = ∞); use ρ_t = (t + t₀)^(−κ) for t = 1, …, num_steps.")
 
 
 # (num_steps, tau, kappa) that must raise ValueError, and what is wrong with each
 _INVALID = [
     ((10, 1.0, 0.5), "κ = 0.5 must be rejected: the interval is (0.5, 1], open at 0.5, because "
-                     "with κ = 0.5 Σ ρ_t² = Σ 1/(t + τ) diverges"),
+                     "with κ = 0.5 Σ ρ_t² = Σ 1/(t + t₀) diverges"),
     ((10, 1.0, 0.3), "κ = 0.3 must be rejected: for κ ≤ 0.5, Σ ρ_t² diverges, so the noise never "
                      "averages out"),
     ((10, 1.0, 1.2), "κ = 1.2 must be rejected: for κ > 1, Σ ρ_t converges, so the steps shrink "
                      "too fast to reach the optimum"),
     ((10, 1.0, 0.0), "κ = 0 must be rejected (a constant step size): κ must lie in (0.5, 1]"),
     ((10, 1.0, -0.7), "κ = -0.7 must be rejected (step sizes that grow): κ must lie in (0.5, 1]"),
-    ((10, -1.0, 0.7), "τ = -1 must be rejected: τ ≥ 0 (with τ < 0, t + τ can be 0 or negative)"),
-    ((10, -0.5, 0.7), "τ = -0.5 must be rejected: τ ≥ 0"),
+    ((10, -1.0, 0.7), "t₀ = -1 must be rejected: t₀ ≥ 0 (with t₀ < 0, t + t₀ can be 0 or negative)"),
+    ((10, -0.5, 0.7), "t₀ = -0.5 must be rejected: t₀ ≥ 0"),
 ]
 
 
 # (num_steps, tau, kappa) on the edge of the valid range: they must NOT raise
 _VALID_EDGES = [
-    ((10, 1.0, 1.0), "κ = 1 is allowed: the interval (0.5, 1] is closed at 1 (ρ_t = 1/(t + τ) "
+    ((10, 1.0, 1.0), "κ = 1 is allowed: the interval (0.5, 1] is closed at 1 (ρ_t = 1/(t + t₀) "
                      "has Σ ρ_t = ∞ and Σ ρ_t² < ∞)"),
-    ((10, 0.0, 0.7), "τ = 0 is allowed: the rule is τ ≥ 0 (then ρ_1 = 1)"),
+    ((10, 0.0, 0.7), "t₀ = 0 is allowed: the rule is t₀ ≥ 0 (then ρ_1 = 1)"),
     ((10, 1.0, 0.51), "κ = 0.51 is allowed: only κ ≤ 0.5 and κ > 1 break the Robbins–Monro "
                       "conditions"),
 ]
@@ -275,25 +275,25 @@ def _probe_validation(name, fn):
 
 @student_check
 def check_svi_step_sizes(fn):
-    """Check ``fn(num_steps, tau, kappa) -> rho``: ρ_t = (t + τ)^(−κ) for t = 1, …, num_steps.
+    """Check ``fn(num_steps, tau, kappa) -> rho``: ρ_t = (t + t₀)^(−κ) for t = 1, …, num_steps.
 
-    ``rho`` has shape (num_steps,). For κ outside (0.5, 1] or τ < 0 the function must raise
+    ``rho`` has shape (num_steps,). For κ outside (0.5, 1] or t₀ < 0 the function must raise
     ``ValueError`` (the Robbins–Monro conditions).
     """
     name = "check_svi_step_sizes"
     t = lambda n: np.arange(1, n + 1, dtype=float)  # noqa: E731
     mistakes = [
-        Mistake("τ is missing: ρ_t = (t + τ)^(−κ); you computed t^(−κ).",
+        Mistake("t₀ is missing: ρ_t = (t + t₀)^(−κ); you computed t^(−κ).",
                 lambda n, tau, kappa: t(n) ** (-kappa)),
-        Mistake("t starts at 1: ρ_t = (t + τ)^(−κ) for t = 1, …, num_steps; you started at t = 0.",
+        Mistake("t starts at 1: ρ_t = (t + t₀)^(−κ) for t = 1, …, num_steps; you started at t = 0.",
                 lambda n, tau, kappa: (t(n) - 1 + tau) ** (-kappa)),
-        Mistake("sign of the exponent: ρ_t = (t + τ)^(−κ) decays; (t + τ)^κ grows.",
+        Mistake("sign of the exponent: ρ_t = (t + t₀)^(−κ) decays; (t + t₀)^κ grows.",
                 lambda n, tau, kappa: (t(n) + tau) ** kappa),
         Mistake("the exponent is −κ, not −1/κ.",
                 lambda n, tau, kappa: (t(n) + tau) ** (-1.0 / kappa)),
-        Mistake("τ is added after the power: ρ_t = (t + τ)^(−κ), not t^(−κ) + τ.",
+        Mistake("t₀ is added after the power: ρ_t = (t + t₀)^(−κ), not t^(−κ) + t₀.",
                 lambda n, tau, kappa: t(n) ** (-kappa) + tau),
-        Mistake("you multiplied t by τ: ρ_t = (t + τ)^(−κ).",
+        Mistake("you multiplied t by t₀: ρ_t = (t + t₀)^(−κ).",
                 lambda n, tau, kappa: (t(n) * tau) ** (-kappa)),
         Mistake("you returned ρ_t for t = 0, …, num_steps (one too many); the steps are "
                 "t = 1, …, num_steps.",
@@ -314,6 +314,6 @@ def check_svi_step_sizes(fn):
                   shape_hint=" (one step size per step t = 1, …, num_steps)",
                   stress=stress, delegates=(step_sizes,),
                   success=f"✓ {name}: correct on all {len(cases) + len(stress)} test inputs, "
-                          f"and κ outside (0.5, 1] and τ < 0 raise ValueError.")
+                          f"and κ outside (0.5, 1] and t₀ < 0 raise ValueError.")
     _probe_validation(name, fn)
     print(out.getvalue(), end="")

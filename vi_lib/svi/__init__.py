@@ -17,7 +17,7 @@ The data may be any (N, d) array-like that supports ``data[index_array]`` and ``
 the whole array. Row indices are drawn with replacement (O(B) work, independent of N) and
 sorted so that a memory-mapped file is read front to back.
 
-The step-size schedule ρ_t = (t + τ)^(−κ) with τ ≥ 0 and κ ∈ (0.5, 1] satisfies the
+The step-size schedule ρ_t = (t + tau)^(−κ) with tau ≥ 0 and κ ∈ (0.5, 1] satisfies the
 Robbins–Monro conditions Σ ρ_t = ∞, Σ ρ_t² < ∞ (Robbins & Monro 1951; Hoffman et al. 2013,
 eq. 35).
 

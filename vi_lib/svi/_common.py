@@ -28,27 +28,27 @@ def _data_shape(data):
 
 
 def step_sizes(num_steps, *, tau=1.0, kappa=0.7):
-    """The Robbins–Monro step sizes ρ_t = (t + τ)^(−κ), t = 1, …, num_steps.
+    """The Robbins–Monro step sizes ρ_t = (t + tau)^(−κ), t = 1, …, num_steps.
 
     Parameters
     ----------
     num_steps : int
         Number of steps (>= 1).
     tau : float
-        Delay τ >= 0: down-weights the early, noisy steps (Hoffman et al. 2013, eq. 35).
+        Delay tau >= 0: down-weights the early, noisy steps (Hoffman et al. 2013, eq. 35).
     kappa : float
         Forgetting rate κ in (0.5, 1]: the range where Σ ρ_t diverges and Σ ρ_t² converges.
 
     Returns
     -------
     ndarray, shape (num_steps,)
-        ρ_1, …, ρ_num_steps, each in (0, 1] (ρ_1 = 1 when τ = 0: the first step replaces the
+        ρ_1, …, ρ_num_steps, each in (0, 1] (ρ_1 = 1 when tau = 0: the first step replaces the
         initial factors by the minibatch's estimate).
 
     Raises
     ------
     ValueError
-        For κ outside (0.5, 1], τ < 0 or a non-positive ``num_steps``.
+        For κ outside (0.5, 1], tau < 0 or a non-positive ``num_steps``.
     """
     num_steps = _check_int("num_steps", num_steps)
     tau, kappa = float(tau), float(kappa)

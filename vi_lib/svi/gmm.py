@@ -102,7 +102,7 @@ def svi_gmm(data, n_components, *, batch_size, num_steps, alpha0, beta0, m0, nu0
     §10.2). Each step t reads a minibatch of B rows, sets their local factors q(z_n) to
     their optimum (:func:`vi_lib.cavi.gmm_local_update`), forms the intermediate global
     factors λ̂ -- the CAVI update as if the batch were replicated N / B times -- and moves the
-    natural parameters of the global factors a step ρ_t = (t + τ)^(−κ) towards them:
+    natural parameters of the global factors a step ρ_t = (t + tau)^(−κ) towards them:
     λ ← (1 − ρ_t) λ + ρ_t λ̂.
 
     Parameters
@@ -119,7 +119,7 @@ def svi_gmm(data, n_components, *, batch_size, num_steps, alpha0, beta0, m0, nu0
     alpha0, beta0, m0, nu0, W0
         The prior, as in :func:`vi_lib.cavi.cavi_gmm`.
     tau : float
-        Delay τ >= 0 of the step-size schedule.
+        Delay tau >= 0 of the step-size schedule.
     kappa : float
         Forgetting rate κ in (0.5, 1].
     seed : int
@@ -143,7 +143,7 @@ def svi_gmm(data, n_components, *, batch_size, num_steps, alpha0, beta0, m0, nu0
     Raises
     ------
     ValueError
-        For κ outside (0.5, 1], τ < 0, ``batch_size`` outside [1, N], K > B, an invalid
+        For κ outside (0.5, 1], tau < 0, ``batch_size`` outside [1, N], K > B, an invalid
         prior, NaN in a minibatch, or a non-finite ELBO estimate (the step is named).
 
     Notes
