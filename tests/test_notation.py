@@ -10,7 +10,8 @@ Retired spellings (the notation page gives the current ones):
 - the entropy as ``H[q]``, ``H(q)``, ``\\mathrm{H}[q]``, ``\\operatorname{H}(p)``, ...:
   write ``\\mathbb{H}[q]``;
 - the mean-field expectation as ``\\mathbb{E}_{i\\neq j}`` or ``E_{i \\ne j}``: write
-  ``\\mathbb{E}_{-j}``.
+  ``\\mathbb{E}_{-j}``;
+- the delay of the SVI step sizes as ``(t + \\tau)``: write ``(t + t_0)`` (τ is a precision).
 """
 
 import json
@@ -32,6 +33,9 @@ RETIRED = [
     ("E_{i != j}",
      re.compile(r"(?:\\mathbb\s*\{\s*E\s*\}|(?<![A-Za-z\\])E)\s*_\s*\{?\s*[a-z]\s*(?:\\neq?\b|≠)"),
      r"write the mean-field expectation as \mathbb{E}_{-j}", True),
+    ("SVI delay as tau",
+     re.compile(r"\(\s*t\s*\+\s*(?:\\tau\b|τ)\s*\)"),
+     r"the delay of the SVI step sizes is t_0, rho_t = (t + t_0)^{-kappa}: tau is a precision", True),
 ]
 
 # TEMPORARY allow list, to be removed by the lead: files that other engineers are editing in
@@ -115,6 +119,8 @@ def test_allow_list_has_no_stale_entries():
     (r"$\log q_j^* = \mathbb{E}_{i\neq j}[\log p(x, z)]$", "E_{i != j}"),
     (r"$E_{i \ne j}[\log p]$", "E_{i != j}"),
     (r"$\mathbb{E}_{k≠j}[\log p]$", "E_{i != j}"),
+    (r"$\rho_t = (t + \tau)^{-\kappa}$", "SVI delay as tau"),
+    ("ρ_t = (t+τ)^(−κ)", "SVI delay as tau"),
 ])
 def test_planted_retired_spelling_is_caught(planted, name):
     assert name in {n for n, _, _ in find_retired(planted)}
@@ -126,6 +132,7 @@ def test_planted_retired_spelling_is_caught(planted, name):
     r"$\prod_{i \neq j} q_i$ and $\sum_{k \ne j} \Lambda_{jk}$",
     r"the Hessian $H(\theta)$ and the Beta function $B(a, b)$",
     "HMC(q) samples; an H-bridge",
+    r"$\rho_t = (t + t_0)^{-\kappa}$ and a Gamma prior on $\tau$; (t + tau) ** (-kappa)",
 ])
 def test_current_spellings_pass(clean):
     assert find_retired(clean) == []
