@@ -201,6 +201,14 @@ def advi(log_joint, dim, *, family="full-rank", num_steps=2000, num_samples=8,
     hovering at a noise floor. Runs in float64: importing this module enables
     ``jax_enable_x64`` process-wide.
 
+    The defaults (steps of ~0.03 in the unconstrained parameters, ``init_scale=0.1``) suit
+    posteriors whose standard deviations are not far below 0.1. For a very concentrated
+    posterior they may not converge: on the logistic regression of
+    ``benchmarks/bench_svi.py`` (N = 10⁶, posterior sds ~3·10⁻³) 10⁴ steps with one draw
+    each ended 0.7 nats of KL from the Laplace approximation, with sds up to 1.7 times
+    too large; started at the posterior mode with ``init_scale`` of the posterior's size
+    and a schedule from 3e-4 to 1e-6 it ended 1.4·10⁻⁴ nats away.
+
     Examples
     --------
     >>> import jax.numpy as jnp
