@@ -366,19 +366,13 @@ def advi_minibatch(log_prior, log_lik, data, dim, *, batch_size, num_steps=2000,
                 lambda new, old: jnp.where(active & (t >= average_start), new, old), new_avg, avg)
         return (new_params, new_state, t + active, avg), elbo
 
-    if control_variate is None:
-        def run(carry, eps, xs, stop, ref):
-            def log_joint_of(x):
+    def run(carry, eps, xs, stop, ref):
+        # ref: None (plain estimator) or the snapshot (z_ref, Σ_n ℓ_n(z_ref), Σ_n ∇ℓ_n(z_ref))
+        def log_joint_of(x):
+            if ref is None:
                 return minibatch_log_joint(log_prior, log_lik, x, n_data)
-            return jax.lax.scan(lambda c, i: step(c, i, stop, log_joint_of), carry, (eps, xs))
-    else:
-        def run(carry, eps, xs, stop, ref):
-            z_ref, sum_lik, sum_grad = ref
-
-            def log_joint_of(x):
-                return taylor_minibatch_log_joint(log_prior, log_lik, x, n_data, z_ref,
-                                                  sum_lik, sum_grad)
-            return jax.lax.scan(lambda c, i: step(c, i, stop, log_joint_of), carry, (eps, xs))
+            return taylor_minibatch_log_joint(log_prior, log_lik, x, n_data, *ref)
+        return jax.lax.scan(lambda c, i: step(c, i, stop, log_joint_of), carry, (eps, xs))
     run_chunk = jax.jit(run)
 
     rng = np.random.default_rng(seed)
