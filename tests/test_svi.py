@@ -78,28 +78,19 @@ def test_advi_minibatch_finds_the_conjugate_posterior():
     assert 0.7 < fit.sigma[0] / post_sd < 1.5
 
 
-def test_advi_minibatch_reads_a_memmap_like_an_array(tmp_path):
+@pytest.mark.parametrize("kw", [
+    {},
+    # with the control variate the snapshot passes also read slices data[lo:hi]
+    {"control_variate": "snapshot", "snapshot_every": 70},
+], ids=["plain", "control-variate"])
+def test_advi_minibatch_reads_a_memmap_like_an_array(tmp_path, kw):
     data, _, _ = _gaussian_mean_problem(5_000)
     mm = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="w+", shape=data.shape)
     mm[:] = data
     mm.flush()
     ro = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="r", shape=data.shape)
-    a = svi.advi_minibatch(_log_prior, _log_lik, data, 1, batch_size=50, num_steps=200)
-    b = svi.advi_minibatch(_log_prior, _log_lik, ro, 1, batch_size=50, num_steps=200)
-    np.testing.assert_array_equal(a.mean, b.mean)
-    np.testing.assert_array_equal(a.elbo, b.elbo)
-
-
-def test_control_variate_reads_a_memmap_like_an_array(tmp_path):
-    # the snapshot passes read slices data[lo:hi]; a memmap must give the same run
-    data, _, _ = _gaussian_mean_problem(5_000)
-    mm = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="w+", shape=data.shape)
-    mm[:] = data
-    mm.flush()
-    ro = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="r", shape=data.shape)
-    kw = dict(batch_size=50, num_steps=200, control_variate="snapshot", snapshot_every=70)
-    a = svi.advi_minibatch(_log_prior, _log_lik, data, 1, **kw)
-    b = svi.advi_minibatch(_log_prior, _log_lik, ro, 1, **kw)
+    a = svi.advi_minibatch(_log_prior, _log_lik, data, 1, batch_size=50, num_steps=200, **kw)
+    b = svi.advi_minibatch(_log_prior, _log_lik, ro, 1, batch_size=50, num_steps=200, **kw)
     np.testing.assert_array_equal(a.mean, b.mean)
     np.testing.assert_array_equal(a.elbo, b.elbo)
     assert a.elbo.shape == (200,) and np.all(np.isfinite(a.elbo))
